@@ -1,0 +1,45 @@
+# Tangram: `make run` serves the product on SQLite from nothing; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export DATABASE_URL ?= sqlite+aiosqlite:///./var/tangram.db
+
+.PHONY: run test bench lint install dev-install schemas clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+dev-install: $(VENV)/.dev-installed
+
+run: install
+	@mkdir -p var
+	$(BIN)/tangram migrate
+	$(BIN)/tangram create-admin --if-missing
+	$(BIN)/tangram serve --host $(HOST) --port $(PORT)
+
+test: dev-install
+	$(BIN)/pytest -q
+
+bench: dev-install
+	$(BIN)/python -m tests.benchmarks
+
+lint: dev-install
+	$(BIN)/ruff check engine tests
+
+schemas: install
+	$(BIN)/tangram schemas --out docs/schemas
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

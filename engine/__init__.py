@@ -1,0 +1,3 @@
+"""Tangram: a metadata-driven no-code app-builder engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from engine import __version__
+from engine.api import auth, health, meta, openapi_route, problems, records
+from engine.api.context import Context
+from engine.api.limits import BodyLimit
+from engine.core.db import Database
+from engine.core.settings import Settings, get_settings
+
+
+def secret_key(settings: Settings) -> str:
+    """The session-signing key: from TANGRAM_SECRET_KEY, else generated once into ./var/."""
+    if settings.tangram_secret_key:
+        return settings.tangram_secret_key
+    path = Path(settings.var_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    ctx = context or Context(settings=settings, db=Database(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await ctx.db.dispose()
+
+    app = FastAPI(title="Tangram", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in (health.router, auth.router, meta.router, openapi_route.router, records.router):
+        app.include_router(router)
+    app.add_middleware(
+        SessionMiddleware, secret_key=secret_key(settings), session_cookie="tangram_session",
+        same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600,
+    )  # fmt: skip
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

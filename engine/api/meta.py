@@ -1,0 +1,168 @@
+"""Metadata API: apps and entity definitions (list, create, read, update, bin, restore, purge)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.responses import Response
+
+from engine.api.deps import Ctx, CurrentActor
+from engine.api.jsonio import json_response, read_json
+from engine.api.versions import parse_if_match
+from engine.core.actor import Actor
+from engine.core.errors import BadRequest, Forbidden, ValidationFailed, pydantic_errors
+from engine.schema.definition import Help, Key, Label
+from engine.schema.model import CompiledEntity
+
+router = APIRouter(prefix="/api/v1/meta", tags=["metadata"])
+Confirm = Annotated[str | None, Query(description="Repeat the key to confirm a destructive change")]
+
+
+class AppIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Key
+    label: Label
+    description: Help | None = None
+
+
+class AppPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Label | None = None
+    description: Help | None = None
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only administrators may change app definitions")
+
+
+def _parse(model: type[BaseModel], doc: Any) -> Any:
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise ValidationFailed("The request body has errors", errors=pydantic_errors(exc)) from None
+
+
+def entity_json(e: CompiledEntity) -> dict[str, Any]:
+    removed = [f.model_dump(mode="json", exclude_defaults=True) | {"key": f.key, "type": f.type} for f in e.removed]
+    return e.definition.to_json() | {"version": e.version, "removed_fields": removed}
+
+
+@router.get("/apps")
+async def list_apps(c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        return json_response({"items": await c.schema.list_apps(conn)})
+
+
+@router.post("/apps", status_code=201)
+async def create_app(request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    _admin(actor)
+    body = _parse(AppIn, await read_json(request))
+    async with c.db.write() as conn:
+        return json_response(await c.schema.create_app(conn, body.key, body.label, body.description), 201)
+
+
+@router.get("/apps/{app}")
+async def get_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        return json_response(await c.schema.get_app(conn, app))
+
+
+@router.patch("/apps/{app}")
+async def update_app(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    _admin(actor)
+    body = _parse(AppPatch, await read_json(request))
+    async with c.db.write() as conn:
+        return json_response(await c.schema.update_app(conn, app, body.model_dump(exclude_unset=True)))
+
+
+@router.delete("/apps/{app}", status_code=204)
+async def delete_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
+    _admin(actor)
+    async with c.db.write() as conn:
+        await c.schema.delete_app(conn, app, confirm)
+    return Response(status_code=204)
+
+
+@router.get("/apps/{app}/entities")
+async def list_entities(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        await c.schema.get_app(conn, app)
+        return json_response({"items": [entity_json(e) for e in await c.store.list(conn, app)]})
+
+
+@router.post("/apps/{app}/entities", status_code=201)
+async def create_entity(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    _admin(actor)
+    doc = await read_json(request)
+    async with c.db.write() as conn:
+        entity = await c.schema.create_entity(conn, app, doc, actor)
+        return json_response(entity_json(entity), 201, headers={"ETag": f'"{entity.version}"'})
+
+
+@router.get("/apps/{app}/entities/{entity}")
+async def get_entity(app: str, entity: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        return json_response(entity_json(e), headers={"ETag": f'"{e.version}"'})
+
+
+@router.put("/apps/{app}/entities/{entity}")
+async def update_entity(
+    app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """Publish a new version of the definition. Send the version you edited (If-Match or "version")."""
+    _admin(actor)
+    doc = await read_json(request)
+    expected = parse_if_match(if_match)
+    if isinstance(doc, dict):
+        doc = dict(doc)
+        body_version = doc.pop("version", None)
+        doc.pop("removed_fields", None)
+        if expected is None and body_version is not None:
+            if isinstance(body_version, bool) or not isinstance(body_version, int):
+                raise BadRequest("version must be an integer")
+            expected = body_version
+    async with c.db.write() as conn:
+        e = await c.schema.update_entity(conn, app, entity, doc, actor, expected)
+        return json_response(entity_json(e), headers={"ETag": f'"{e.version}"'})
+
+
+@router.delete("/apps/{app}/entities/{entity}", status_code=204)
+async def delete_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
+    """Move the entity to the recycle bin (its table and data are kept until purged)."""
+    _admin(actor)
+    async with c.db.write() as conn:
+        await c.schema.delete_entity(conn, app, entity, confirm)
+    return Response(status_code=204)
+
+
+@router.post("/apps/{app}/entities/{entity}/restore")
+async def restore_entity(app: str, entity: str, c: Ctx, actor: CurrentActor) -> Response:
+    _admin(actor)
+    async with c.db.write() as conn:
+        return json_response(entity_json(await c.schema.restore_entity(conn, app, entity)))
+
+
+@router.post("/apps/{app}/entities/{entity}/purge", status_code=204)
+async def purge_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
+    """Drop a binned entity's table and data for good."""
+    _admin(actor)
+    async with c.db.write() as conn:
+        await c.schema.purge_entity(conn, app, entity, confirm)
+    return Response(status_code=204)
+
+
+@router.post("/apps/{app}/entities/{entity}/purge-removed-fields")
+async def purge_removed_fields(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
+    _admin(actor)
+    async with c.db.write() as conn:
+        return json_response(entity_json(await c.schema.purge_removed_fields(conn, app, entity, confirm, actor)))
+
+
+@router.get("/apps/{app}/entities/{entity}/versions")
+async def entity_versions(app: str, entity: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        return json_response({"items": await c.schema.versions(conn, app, entity)})

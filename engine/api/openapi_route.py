@@ -1,0 +1,17 @@
+"""GET /api/v1/apps/{app}/openapi.json: the app's generated OpenAPI document."""
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from engine.api.app_openapi import app_openapi
+from engine.api.deps import Ctx, CurrentActor
+from engine.api.jsonio import json_response
+
+router = APIRouter(prefix="/api/v1/apps", tags=["records"])
+
+
+@router.get("/{app}/openapi.json")
+async def openapi_document(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        info = await c.schema.get_app(conn, app)
+        return json_response(app_openapi(info, await c.store.list(conn, app)))

@@ -1,0 +1,49 @@
+"""Errors -> RFC 9457 problem+json, in one place. Unexpected errors never leak internals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from engine.api.jsonio import json_response
+from engine.core.errors import ErrorDetail, TangramError, pointer
+
+log = logging.getLogger("tangram.api")
+
+
+def problem(status: int, title: str, detail: str, slug: str, errors: list[ErrorDetail] | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return json_response(body, status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TangramError)
+    async def _domain(_: Request, exc: TangramError) -> Response:
+        return problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.errors, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _params(_: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            ErrorDetail(pointer(*[p for p in e["loc"] if p != "body"]), e["type"], e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+        return problem(422, "Validation failed", "The request parameters have errors", "validation-failed", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), slug)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return problem(500, "Internal server error", "An unexpected error occurred; it has been logged", "internal")

@@ -1,0 +1,192 @@
+"""Records API: the generic REST surface of every entity. Thin: parse, call one service, shape."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import Response
+
+from engine.api.deps import Ctx, CurrentActor
+from engine.api.jsonio import json_response, read_json
+from engine.api.meta import _parse
+from engine.api.versions import parse_if_match
+from engine.core.errors import BadRequest, ErrorDetail, ValidationFailed
+from engine.records import idempotency
+from engine.records.query import parse_list_query
+
+router = APIRouter(prefix="/api/v1/apps", tags=["records"])
+KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class Bulk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    op: Literal["create", "update", "upsert"]
+    items: Annotated[list[Any], Field(min_length=1, max_length=1000)]
+    match_on: str | None = None
+
+
+def _record(body: Any, status: int = 200) -> Response:
+    return json_response(body, status, headers={"ETag": f'"{body["version"]}"'})
+
+
+async def _list(c: Ctx, app: str, entity: str, binned: bool, **params: Any) -> Response:
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        q = parse_list_query(e, **params)
+        return json_response(await c.reader.list(conn, e, q, binned=binned))
+
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get("/{app}/{entity}")
+async def list_records(
+    app: str, entity: str, c: Ctx, actor: CurrentActor,
+    filter: str | None = None, sort: str | None = None, limit: Limit = 50, cursor: str | None = None,
+    fields: str | None = None, expand: str | None = None, count: bool = False,
+) -> Response:  # fmt: skip
+    """A page of live records: `filter` (JSON condition), `sort` (-budget,name), cursor paging."""
+    return await _list(
+        c, app, entity, False, filter=filter, sort=sort, limit=limit, cursor=cursor, fields=fields, expand=expand, count=count
+    )
+
+
+@router.get("/{app}/{entity}/trash")
+async def list_trash(
+    app: str, entity: str, c: Ctx, actor: CurrentActor,
+    filter: str | None = None, sort: str | None = None, limit: Limit = 50, cursor: str | None = None, count: bool = False,
+) -> Response:  # fmt: skip
+    """The recycle bin: deleted records, restorable until purged."""
+    return await _list(
+        c, app, entity, True, filter=filter, sort=sort, limit=limit, cursor=cursor, fields=None, expand=None, count=count
+    )
+
+
+@router.post("/{app}/{entity}", status_code=201)
+async def create_record(
+    app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:  # fmt: skip
+    data = await read_json(request)
+    if idempotency_key is None:
+        async with c.db.write() as conn:
+            e = await c.store.get(conn, app, entity)
+            return _record(await c.records.create(conn, e, data, actor), 201)
+    if not KEY_RE.match(idempotency_key):
+        raise BadRequest("Idempotency-Key must be 1-255 printable ASCII characters")
+    assert actor.user_id is not None
+    print_ = idempotency.fingerprint("POST", request.url.path, await request.body())
+    try:
+        async with c.db.write() as conn:
+            if (seen := await idempotency.recall(conn, actor.user_id, idempotency_key, print_)) is None:
+                e = await c.store.get(conn, app, entity)
+                record = await c.records.create(conn, e, data, actor)
+                await idempotency.remember(conn, c.clock, actor.user_id, idempotency_key, print_, 201, record)
+                return _record(record, 201)
+    except IntegrityError:
+        # A concurrent request with the same key won the race; its response is now stored.
+        async with c.db.read() as conn:
+            seen = await idempotency.recall(conn, actor.user_id, idempotency_key, print_)
+        if seen is None:
+            raise
+    response = _record(seen[1], seen[0])
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.post("/{app}/{entity}/bulk")
+async def bulk(app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Create, update (items carry id, optional version) or upsert (by a unique field) up to 1000
+    records, all or nothing."""
+    body = _parse(Bulk, await read_json(request))
+    async with c.db.write() as conn:
+        e = await c.store.get(conn, app, entity)
+        if body.op == "create":
+            items = await c.records.create_many(conn, e, body.items, actor)
+        elif body.op == "upsert":
+            items = await c.records.upsert_many(conn, e, body.items, body.match_on or "", actor)
+        else:
+            items = await c.records.update_many(conn, e, [_update_item(i, item) for i, item in enumerate(body.items)], actor)
+        return json_response({"items": items})
+
+
+def _split_version(item: Any, path: str) -> tuple[dict[str, Any], int | None]:
+    if not isinstance(item, dict):
+        raise ValidationFailed("The request body has errors", errors=[ErrorDetail(path, "type", "expected a JSON object")])
+    values = dict(item)
+    version = values.pop("version", None)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ValidationFailed(
+            "The request body has errors", errors=[ErrorDetail(f"{path}/version", "type", "version must be an integer")]
+        )
+    return values, version
+
+
+def _update_item(i: int, item: Any) -> tuple[int, Any, int | None]:
+    values, version = _split_version(item, f"/items/{i}")
+    rid = values.pop("id", None)
+    if isinstance(rid, bool) or not isinstance(rid, int):
+        raise ValidationFailed(
+            "The request body has errors",
+            errors=[ErrorDetail(f"/items/{i}/id", "required", "an update item needs the integer id of the record")],
+        )
+    return rid, values, version
+
+
+@router.get("/{app}/{entity}/{rid}")
+async def get_record(
+    app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor, fields: str | None = None, expand: str | None = None
+) -> Response:
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        q = parse_list_query(e, filter=None, sort=None, limit=1, cursor=None, fields=fields, expand=expand, count=False)
+        return _record(await c.reader.get(conn, e, rid, q.fields, q.expand))
+
+
+@router.patch("/{app}/{entity}/{rid}")
+async def update_record(
+    app: str,
+    entity: str,
+    rid: int,
+    request: Request,
+    c: Ctx,
+    actor: CurrentActor,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Change some fields. Send the version you read (If-Match or "version") to refuse lost updates."""
+    values, version = _split_version(await read_json(request), "")
+    expected = parse_if_match(if_match) or version
+    async with c.db.write() as conn:
+        e = await c.store.get(conn, app, entity)
+        return _record(await c.records.update(conn, e, rid, values, actor, expected))
+
+
+@router.delete("/{app}/{entity}/{rid}", status_code=204)
+async def delete_record(
+    app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """Move the record to the recycle bin."""
+    async with c.db.write() as conn:
+        e = await c.store.get(conn, app, entity)
+        await c.records.delete(conn, e, rid, actor, parse_if_match(if_match))
+    return Response(status_code=204)
+
+
+@router.post("/{app}/{entity}/trash/{rid}/restore")
+async def restore_record(app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.write() as conn:
+        e = await c.store.get(conn, app, entity)
+        return _record(await c.records.restore(conn, e, rid, actor))
+
+
+@router.delete("/{app}/{entity}/trash/{rid}", status_code=204)
+async def purge_record(app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor) -> Response:
+    """Delete a binned record for good."""
+    async with c.db.write() as conn:
+        e = await c.store.get(conn, app, entity)
+        await c.records.purge(conn, e, rid, actor)
+    return Response(status_code=204)

@@ -1,0 +1,118 @@
+"""Users, passwords (argon2) and API tokens (random, stored as SHA-256, shown once, revocable)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pwdlib import PasswordHash
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.auth.tables import api_tokens, users
+from engine.core.actor import Actor
+from engine.core.clock import Clock
+from engine.core.errors import Conflict, NotFound
+
+TOKEN_PREFIX = "tgm_"  # noqa: S105 - a prefix, not a secret
+_hasher = PasswordHash.recommended()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class AuthService:
+    clock: Clock
+
+    async def create_user(
+        self, conn: AsyncConnection, email: str, name: str = "", password: str | None = None, is_admin: bool = False
+    ) -> int:
+        email = email.strip().lower()
+        if (await conn.execute(select(users.c.id).where(users.c.email == email))).first():
+            raise Conflict(f"a user with email {email!r} already exists")
+        return (
+            await conn.execute(
+                insert(users).values(
+                    email=email, name=name or email.split("@")[0], locale="en", is_admin=is_admin, active=True,
+                    password_hash=_hasher.hash(password) if password else None, created_at=self.clock.now(),
+                ).returning(users.c.id)
+            )
+        ).scalar_one()  # fmt: skip
+
+    async def ensure_admin(self, conn: AsyncConnection, email: str, password: str | None) -> tuple[int, str | None]:
+        """The admin with this email, created if missing. Returns (id, generated password or None)."""
+        row = (await conn.execute(select(users.c.id).where(users.c.email == email.strip().lower()))).first()
+        if row is not None:
+            return row.id, None
+        generated = None if password else secrets.token_urlsafe(12)
+        uid = await self.create_user(conn, email, "Administrator", password or generated, is_admin=True)
+        return uid, generated
+
+    async def any_admin(self, conn: AsyncConnection) -> bool:
+        return (await conn.execute(select(users.c.id).where(users.c.is_admin.is_(True)).limit(1))).first() is not None
+
+    async def check_password(self, conn: AsyncConnection, email: str, password: str) -> Actor | None:
+        row = (await conn.execute(select(users).where(users.c.email == email.strip().lower(), users.c.active.is_(True)))).first()
+        if row is None or not row.password_hash:
+            _hasher.hash(password)  # same cost either way: no user enumeration by timing
+            return None
+        if not _hasher.verify(password, row.password_hash):
+            return None
+        return Actor(user_id=row.id, is_admin=row.is_admin, source="ui")
+
+    async def user_id_by_email(self, conn: AsyncConnection, email: str) -> int:
+        row = (await conn.execute(select(users.c.id).where(users.c.email == email.strip().lower()))).first()
+        if row is None:
+            raise NotFound(f"no user with email {email!r}")
+        return int(row.id)
+
+    async def create_token(
+        self, conn: AsyncConnection, user_id: int, name: str = "", expires_at: datetime | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        values = {"user_id": user_id, "name": name, "token_hash": token_hash(token), "prefix": token[:12],
+                  "created_at": self.clock.now(), "expires_at": expires_at}  # fmt: skip
+        tid = (await conn.execute(insert(api_tokens).values(**values).returning(api_tokens.c.id))).scalar_one()
+        return token, _token_json({"id": tid, **values, "revoked_at": None})
+
+    async def actor_for_token(self, conn: AsyncConnection, token: str) -> Actor | None:
+        row = (
+            await conn.execute(
+                select(
+                    api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, users.c.id.label("uid"), users.c.is_admin
+                )
+                .join(users, users.c.id == api_tokens.c.user_id)
+                .where(api_tokens.c.token_hash == token_hash(token), users.c.active.is_(True))
+            )
+        ).first()
+        if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= self.clock.now()):
+            return None
+        return Actor(user_id=row.uid, token_id=row.id, is_admin=row.is_admin, source="api")
+
+    async def actor_for_user(self, conn: AsyncConnection, user_id: int) -> Actor | None:
+        row = (
+            await conn.execute(select(users.c.id, users.c.is_admin).where(users.c.id == user_id, users.c.active.is_(True)))
+        ).first()
+        return None if row is None else Actor(user_id=row.id, is_admin=row.is_admin, source="ui")
+
+    async def list_tokens(self, conn: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+        rows = (await conn.execute(select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id))).all()
+        return [_token_json(r._mapping) for r in rows]
+
+    async def revoke_token(self, conn: AsyncConnection, user_id: int, token_id: int) -> None:
+        done = await conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=self.clock.now())
+        )
+        if done.rowcount == 0:
+            raise NotFound(f"token {token_id} not found")
+
+
+def _token_json(m: Any) -> dict[str, Any]:
+    return {k: m[k] for k in ("id", "name", "prefix", "created_at", "expires_at", "revoked_at")}

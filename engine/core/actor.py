@@ -1,0 +1,16 @@
+"""Who is acting: every service call takes one explicitly (no ambient request state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    token_id: int | None = None
+    is_admin: bool = False
+    source: str = "api"  # api | ui | import | rule | process | system
+
+
+SYSTEM = Actor(user_id=None, is_admin=True, source="system")

@@ -1,0 +1,27 @@
+"""Stored rows -> the flat JSON records of the API (field keys plus system keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from engine.schema.field_types.temporal import iso_utc
+from engine.schema.model import CompiledEntity
+
+SYSTEM_OUT = ("version", "created_at", "updated_at", "created_by", "updated_by", "owner", "deleted_at")
+
+
+def record_json(entity: CompiledEntity, row: Any, only: Iterable[str] | None = None) -> dict[str, Any]:
+    m = row._mapping
+    keys = list(entity.fields) if only is None else [k for k in only if k in entity.fields]
+    out: dict[str, Any] = {"id": m["id"]}
+    for key in keys:
+        value = m[key]
+        f = entity.fields[key]
+        out[key] = None if value is None else f.type.dump(f.cfg, value)
+    for key in SYSTEM_OUT:
+        if only is not None and key not in only:
+            continue
+        value = m[key]
+        out[key] = iso_utc(value) if key.endswith("_at") and value is not None else value
+    return out

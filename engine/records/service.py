@@ -1,0 +1,256 @@
+"""The record service: every write to a user entity goes through here.
+
+Each call runs inside the caller's transaction and writes the change, its outbox event and any
+cascaded changes together. Input is validated whole before anything is written, so a bad batch
+writes nothing and reports every problem with its JSON path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.core.actor import Actor
+from engine.core.clock import Clock
+from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, NotFound, ValidationFailed
+from engine.records import sequences
+from engine.records.events import emit
+from engine.records.integrity import check_references, check_unique
+from engine.records.serialize import record_json
+from engine.records.validation import validate_input
+from engine.schema.model import CompiledEntity
+from engine.schema.store import EntityStore, referrers
+
+MAX_CASCADE = 8
+
+
+@dataclass
+class RecordService:
+    store: EntityStore
+    clock: Clock
+
+    # -- create ----------------------------------------------------------------------------------
+    async def create(self, conn: AsyncConnection, entity: CompiledEntity, data: Any, actor: Actor) -> dict[str, Any]:
+        return (await self.create_many(conn, entity, [data], actor, paths=[""]))[0]
+
+    async def create_many(
+        self, conn: AsyncConnection, entity: CompiledEntity, items: list[Any], actor: Actor, paths: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        paths = paths or [f"/items/{i}" for i in range(len(items))]
+        errors = ErrorCollector()
+        batch = [validate_input(entity, item, actor, errors, partial=False, path=p) for item, p in zip(items, paths, strict=True)]
+        await check_references(conn, self.store, entity, batch, errors, paths)
+        await check_unique(conn, entity, batch, [None] * len(batch), errors, paths)
+        errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
+        now = self.clock.now()
+        stamps = {"version": 1, "created_at": now, "updated_at": now, "created_by": actor.user_id, "updated_by": actor.user_id}
+        rows = [{k: v.get(k) for k in entity.fields} | stamps | {"owner": v.get("owner", actor.user_id)} for v in batch]
+        await self._number(conn, entity, rows)
+        table = entity.table
+        result = await conn.execute(insert(table).returning(*table.c, sort_by_parameter_order=True), rows)
+        records = [record_json(entity, r) for r in result]
+        await emit(conn, self.clock, entity, actor, "created", [(r["id"], None, r) for r in records])
+        return records
+
+    async def _number(self, conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> None:
+        for key, f in entity.fields.items():
+            if f.type.generated:
+                numbers = await sequences.take(conn, f"{entity.table_name}.{key}", len(rows), f.cfg.start)
+                for row, n in zip(rows, numbers, strict=True):
+                    row[key] = f.type.format(f.cfg, n)
+
+    # -- update ----------------------------------------------------------------------------------
+    async def update(
+        self,
+        conn: AsyncConnection,
+        entity: CompiledEntity,
+        rid: int,
+        data: Any,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return (await self.update_many(conn, entity, [(rid, data, expected_version)], actor, paths=[""]))[0]
+
+    async def update_many(
+        self,
+        conn: AsyncConnection,
+        entity: CompiledEntity,
+        items: list[tuple[int, Any, int | None]],
+        actor: Actor,
+        paths: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        paths = paths or [f"/items/{i}" for i in range(len(items))]
+        current = await self._load(conn, entity, [rid for rid, _, _ in items], lock=True)
+        errors = ErrorCollector()
+        batch = []
+        for (rid, data, expected), path in zip(items, paths, strict=True):
+            row = current.get(rid)
+            if row is None:
+                if len(items) == 1:
+                    raise NotFound(f"{entity.key} record {rid} not found")
+                errors.add(path + "/id", "not_found", f"{entity.key} record {rid} not found")
+            elif expected is not None and expected != row.version:
+                raise Conflict(
+                    f"{entity.key} record {rid} was changed by someone else (version {row.version}, you sent {expected})",
+                    current_version=row.version, id=rid,
+                )  # fmt: skip
+            batch.append(validate_input(entity, data, actor, errors, partial=True, path=path))
+        await check_references(conn, self.store, entity, batch, errors, paths)
+        await check_unique(conn, entity, batch, [rid for rid, _, _ in items], errors, paths)
+        errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
+        return [
+            await self._write(conn, entity, current[rid], values, actor) for (rid, _, _), values in zip(items, batch, strict=True)
+        ]
+
+    async def _write(
+        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        before = record_json(entity, row)
+        changed = {k: v for k, v in values.items() if row._mapping[k] != v}
+        if not changed:
+            return before
+        after = await self._bump(conn, entity, row, changed, actor)
+        await emit(conn, self.clock, entity, actor, "updated", [(row.id, before, after)])
+        return after
+
+    async def _bump(
+        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        """Write values and a new version, guarded by the version read (no lost update)."""
+        t = entity.table
+        stmt = (
+            update(t)
+            .where(t.c.id == row.id, t.c.version == row.version)
+            .values(**values, version=row.version + 1, updated_at=self.clock.now(), updated_by=actor.user_id)
+            .returning(*t.c)
+        )
+        new = (await conn.execute(stmt)).first()
+        if new is None:
+            raise Conflict(f"{entity.key} record {row.id} was changed by someone else; reload it", id=row.id)
+        return record_json(entity, new)
+
+    # -- delete, restore, purge ------------------------------------------------------------------
+    async def delete(
+        self,
+        conn: AsyncConnection,
+        entity: CompiledEntity,
+        rid: int,
+        actor: Actor,
+        expected_version: int | None = None,
+        depth: int = 0,
+    ) -> None:
+        """Move a record to the recycle bin, applying each referring relation's on_delete."""
+        row = (await self._load(conn, entity, [rid], lock=True)).get(rid)
+        if row is None:
+            raise NotFound(f"{entity.key} record {rid} not found")
+        if expected_version is not None and expected_version != row.version:
+            raise Conflict(f"{entity.key} record {rid} was changed by someone else", current_version=row.version, id=rid)
+        await self._detach(conn, entity, rid, actor, depth, live_only=True)
+        before = record_json(entity, row)
+        await self._bump(conn, entity, row, {"deleted_at": self.clock.now()}, actor)
+        await emit(conn, self.clock, entity, actor, "deleted", [(rid, before, None)])
+
+    async def restore(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor) -> dict[str, Any]:
+        row = await self._binned(conn, entity, rid)
+        errors = ErrorCollector()
+        values = {k: row._mapping[k] for k in entity.fields}
+        await check_unique(conn, entity, [values], [rid], errors, [""])
+        if errors:
+            raise Conflict(
+                "the record cannot be restored: a live record now holds one of its unique values",
+                problems=[e.message for e in errors.errors],
+            )
+        after = await self._bump(conn, entity, row, {"deleted_at": None}, actor)
+        await emit(conn, self.clock, entity, actor, "restored", [(rid, None, after)])
+        return after
+
+    async def purge(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor, depth: int = 0) -> None:
+        """Delete a binned record for good."""
+        row = await self._binned(conn, entity, rid)
+        await self._detach(conn, entity, rid, actor, depth, live_only=False)
+        await conn.execute(delete(entity.table).where(entity.table.c.id == rid))
+        await emit(conn, self.clock, entity, actor, "purged", [(rid, record_json(entity, row), None)])
+
+    async def _detach(
+        self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor, depth: int, live_only: bool
+    ) -> None:
+        if depth >= MAX_CASCADE:
+            raise Conflict(f"deleting would cascade more than {MAX_CASCADE} levels deep; delete the dependent records first")
+        for other, f in await referrers(self.store, conn, entity):
+            t = other.table
+            query = select(t).where(t.c[f.key] == rid)
+            if live_only:
+                query = query.where(t.c.deleted_at.is_(None))
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                continue
+            rule = f.cfg.on_delete
+            if rule == "restrict":
+                raise Conflict(f"{len(rows)} {other.key} records refer to it through {f.key!r}; change or delete them first")
+            for ref in rows:
+                if rule == "set_null":
+                    await self._write(conn, other, ref, {f.key: None}, actor)
+                elif ref.deleted_at is None:
+                    await self.delete(conn, other, ref.id, actor, depth=depth + 1)
+                else:
+                    await self.purge(conn, other, ref.id, actor, depth=depth + 1)
+
+    # -- bulk ------------------------------------------------------------------------------------
+    async def upsert_many(
+        self, conn: AsyncConnection, entity: CompiledEntity, items: list[Any], match_on: str, actor: Actor
+    ) -> list[dict[str, Any]]:
+        """Create or update by a unique field, all or nothing; results in item order."""
+        f = entity.fields.get(match_on)
+        if f is None or not f.cfg.unique:
+            raise ValidationFailed(
+                "Invalid upsert",
+                errors=[ErrorDetail("/match_on", "not_unique", f"{match_on!r} is not a unique field of {entity.key!r}")],
+            )
+        errors = ErrorCollector()
+        keys = []
+        for i, item in enumerate(items):
+            raw = item.get(match_on) if isinstance(item, dict) else None
+            try:
+                keys.append(None if raw is None else f.type.parse(f.cfg, raw))
+            except ValueError:
+                keys.append(None)
+            if keys[-1] is None:
+                errors.add(f"/items/{i}/{match_on}", "required", f"every item needs a valid {match_on!r} to match on")
+        errors.raise_if_any("Some items have errors; nothing was saved")
+        t = entity.table
+        existing = dict(
+            (await conn.execute(select(t.c[match_on], t.c.id).where(t.c[match_on].in_(keys), t.c.deleted_at.is_(None)))).all()
+        )
+        creates = [(i, item) for i, item in enumerate(items) if keys[i] not in existing]
+        updates = [(i, item) for i, item in enumerate(items) if keys[i] in existing]
+        results: dict[int, dict[str, Any]] = {}
+        if updates:
+            done = await self.update_many(
+                conn, entity, [(existing[keys[i]], item, None) for i, item in updates], actor, [f"/items/{i}" for i, _ in updates]
+            )
+            results |= dict(zip([i for i, _ in updates], done, strict=True))
+        if creates:
+            done = await self.create_many(conn, entity, [item for _, item in creates], actor, [f"/items/{i}" for i, _ in creates])
+            results |= dict(zip([i for i, _ in creates], done, strict=True))
+        return [results[i] for i in range(len(items))]
+
+    # -- loading ---------------------------------------------------------------------------------
+    async def _load(self, conn: AsyncConnection, entity: CompiledEntity, ids: list[int], lock: bool) -> dict[int, Any]:
+        t = entity.table
+        query = select(t).where(t.c.id.in_(ids), t.c.deleted_at.is_(None))
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {r.id: r for r in (await conn.execute(query)).all()}
+
+    async def _binned(self, conn: AsyncConnection, entity: CompiledEntity, rid: int) -> Any:
+        t = entity.table
+        query = select(t).where(t.c.id == rid, t.c.deleted_at.is_not(None))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"{entity.key} record {rid} is not in the recycle bin")
+        return row

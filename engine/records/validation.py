@@ -1,0 +1,66 @@
+"""Validation of record input against an entity: every problem reported with its JSON path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.core.actor import Actor
+from engine.core.errors import ErrorCollector, pointer
+from engine.schema.field_types import InvalidValue
+from engine.schema.model import CompiledEntity
+
+CLIENT_WRITABLE_SYSTEM = {"owner"}
+TRUSTED_SOURCES = {"rule", "process", "system", "import"}
+
+
+def validate_input(
+    entity: CompiledEntity, data: Any, actor: Actor, errors: ErrorCollector, *, partial: bool, path: str = ""
+) -> dict[str, Any]:
+    """Parse a create (partial=False) or update (partial=True) payload into column values."""
+    if not isinstance(data, dict):
+        errors.add(path, "type", "a record must be a JSON object")
+        return {}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        where = path + pointer(key)
+        f = entity.fields.get(key)
+        if f is None:
+            if key == "owner":
+                _owner(raw, values, errors, where)
+            elif key in ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "deleted_at"):
+                errors.add(where, "read_only", f"{key!r} is set by the server")
+            else:
+                errors.add(where, "unknown_field", f"{str(key)[:100]!r} is not a field of {entity.key!r}")
+            continue
+        if f.type.generated or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
+            errors.add(where, "read_only", f"{key!r} is read-only")
+            continue
+        if raw is None:
+            if f.cfg.required:
+                errors.add(where, "required", f"{key!r} is required")
+            values[key] = None
+            continue
+        try:
+            values[key] = f.type.parse(f.cfg, raw)
+        except InvalidValue as exc:
+            errors.add(where, exc.code, exc.message)
+    if not partial:
+        _defaults(entity, data, values, errors, path)
+    return values
+
+
+def _defaults(entity: CompiledEntity, data: dict[str, Any], values: dict[str, Any], errors: ErrorCollector, path: str) -> None:
+    for key, f in entity.fields.items():
+        if key in data or f.type.generated:
+            continue
+        if f.cfg.default is not None:
+            values[key] = f.type.parse(f.cfg, f.cfg.default)
+        elif f.cfg.required:
+            errors.add(path + pointer(key), "required", f"{key!r} is required")
+
+
+def _owner(raw: Any, values: dict[str, Any], errors: ErrorCollector, where: str) -> None:
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int) or raw < 1):
+        errors.add(where, "type", "owner must be a user id")
+        return
+    values["owner"] = raw

@@ -1,0 +1,78 @@
+"""The field-type contract. Each type owns its config model, value parsing, column and JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy.types import TypeEngine
+
+from engine.core.errors import ErrorDetail
+from engine.schema.definition import FieldBase
+
+
+class InvalidValue(ValueError):
+    """A value does not fit its field; `code` is machine-readable, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def reject_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it everywhere keeps both databases identical.
+    if "\x00" in value:
+        raise InvalidValue("invalid_character", "text must not contain the NUL character")
+    return value
+
+
+class FieldType:
+    """Base of every registered field type (stateless; one instance per type in the registry)."""
+
+    key: ClassVar[str]
+    config: ClassVar[type[FieldBase]]
+    # Server-generated (auto_number): clients never write it.
+    generated: ClassVar[bool] = False
+    # Types the stored column may be converted to without losing data (see `change_blocker`).
+    widens_to: ClassVar[frozenset[str]] = frozenset()
+
+    def column_type(self, cfg: Any) -> TypeEngine[Any]:
+        raise NotImplementedError
+
+    def parse(self, cfg: Any, value: Any) -> Any:
+        """JSON value (never None) -> value to store. Raises InvalidValue."""
+        raise NotImplementedError
+
+    def dump(self, cfg: Any, value: Any) -> Any:
+        """Stored value (never None) -> JSON value."""
+        return value
+
+    def value_schema(self, cfg: Any) -> dict[str, Any]:
+        """JSON Schema of a non-null value, for the per-app OpenAPI document."""
+        raise NotImplementedError
+
+    def check_config(self, cfg: Any) -> list[ErrorDetail]:
+        """Semantic checks beyond the config model (min <= max, default fits the field...)."""
+        errors = list(self.extra_checks(cfg))
+        if cfg.default is not None:
+            if self.generated:
+                errors.append(ErrorDetail("/default", "not_allowed", f"a {self.key} field cannot have a default"))
+            else:
+                try:
+                    self.parse(cfg, cfg.default)
+                except InvalidValue as exc:
+                    errors.append(ErrorDetail("/default", exc.code, f"default does not fit the field: {exc.message}"))
+        return errors
+
+    def extra_checks(self, cfg: Any) -> list[ErrorDetail]:
+        return []
+
+    def violation(self, cfg: Any, column: Any) -> Any:
+        """SQL condition true for stored values the config would refuse (checked before a change)."""
+        return None
+
+    def change_blocker(self, old: Any, new: Any) -> str | None:
+        """Why the stored column cannot change from `old` to `new` config, or None if it can."""
+        if old.type != new.type and new.type not in self.widens_to:
+            return f"changing {old.key!r} from {old.type} to {new.type} could lose data; add a new field and copy instead"
+        return None

@@ -1,0 +1,103 @@
+"""Date and time field types. Datetimes are stored in UTC; a value without an offset is read as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Date
+from sqlalchemy.types import TypeEngine
+
+from engine.core.errors import ErrorDetail
+from engine.core.sql import UTCDateTime
+from engine.schema.definition import FieldBase
+from engine.schema.field_types.base import FieldType, InvalidValue
+
+
+class DateConfig(FieldBase):
+    type: Literal["date"]
+    min: date | None = None
+    max: date | None = None
+
+
+class DateTimeConfig(FieldBase):
+    type: Literal["datetime"]
+    min: datetime | None = None
+    max: datetime | None = None
+
+
+def to_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    return to_utc(value).isoformat().replace("+00:00", "Z")
+
+
+class TemporalType(FieldType):
+    def check_bounds(self, cfg: Any, value: Any) -> None:
+        lo, hi = self.bound(cfg.min), self.bound(cfg.max)
+        if lo is not None and value < lo:
+            raise InvalidValue("min", f"must be on or after {cfg.min.isoformat()}")
+        if hi is not None and value > hi:
+            raise InvalidValue("max", f"must be on or before {cfg.max.isoformat()}")
+
+    def bound(self, value: Any) -> Any:
+        return value
+
+    def extra_checks(self, cfg: Any) -> list[ErrorDetail]:
+        lo, hi = self.bound(cfg.min), self.bound(cfg.max)
+        if lo is not None and hi is not None and lo > hi:
+            return [ErrorDetail("/min", "range", "min is after max")]
+        return []
+
+
+class DateType(TemporalType):
+    key = "date"
+    config = DateConfig
+
+    def column_type(self, cfg: Any) -> TypeEngine[Any]:
+        return Date()
+
+    def parse(self, cfg: Any, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise InvalidValue("type", "expected a date string YYYY-MM-DD")
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidValue("format", "expected a date YYYY-MM-DD") from None
+        self.check_bounds(cfg, parsed)
+        return parsed
+
+    def dump(self, cfg: Any, value: Any) -> Any:
+        return value.isoformat()
+
+    def value_schema(self, cfg: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "date"}
+
+
+class DateTimeType(TemporalType):
+    key = "datetime"
+    config = DateTimeConfig
+
+    def column_type(self, cfg: Any) -> TypeEngine[Any]:
+        return UTCDateTime()
+
+    def bound(self, value: Any) -> Any:
+        return None if value is None else to_utc(value)
+
+    def parse(self, cfg: Any, value: Any) -> Any:
+        if not isinstance(value, str) or len(value) < 10:
+            raise InvalidValue("type", "expected an ISO 8601 date-time string")
+        try:
+            parsed = to_utc(datetime.fromisoformat(value))
+        except ValueError:
+            raise InvalidValue("format", "expected an ISO 8601 date-time, e.g. 2026-11-23T09:30:00+08:00") from None
+        self.check_bounds(cfg, parsed)
+        return parsed
+
+    def dump(self, cfg: Any, value: Any) -> Any:
+        return iso_utc(value)
+
+    def value_schema(self, cfg: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time"}
