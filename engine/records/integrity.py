@@ -24,7 +24,8 @@ async def check_references(
     errors: ErrorCollector,
     paths: list[str],
 ) -> None:
-    for key, f in [*entity.fields.items(), ("owner", None)]:
+    links = [(k, f) for k, f in entity.fields.items() if f.cfg.type in ("relation", "user")]
+    for key, f in [*links, ("owner", None)]:
         wanted = {v[key] for v in batch if v.get(key) is not None}
         if not wanted:
             continue
@@ -33,7 +34,7 @@ async def check_references(
                 (await conn.execute(select(users.c.id).where(users.c.id.in_(wanted), users.c.active.is_(True)))).scalars()
             )
             what = "an active user"
-        elif f.cfg.type == "relation":
+        else:
             target_app, target_key = entity.relation_target(f)
             target = (
                 entity if (target_app, target_key) == (entity.app, entity.key) else await store.get(conn, target_app, target_key)
@@ -41,8 +42,6 @@ async def check_references(
             t = target.table
             found = set((await conn.execute(select(t.c.id).where(t.c.id.in_(wanted), t.c.deleted_at.is_(None)))).scalars())
             what = f"a {target_key} record"
-        else:
-            continue
         for values, path in zip(batch, paths, strict=True):
             if values.get(key) is not None and values[key] not in found:
                 errors.add(path + pointer(key), "not_found", f"{values[key]} is not {what}")

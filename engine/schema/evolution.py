@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.core.errors import Conflict
 from engine.schema import ddl
 from engine.schema.definition import EntityDefinition
-from engine.schema.model import BoundField, CompiledEntity, bind, field_indexes
+from engine.schema.model import BoundField, CompiledEntity, bind, build_table, field_indexes
 
 COSMETIC = {"label", "help_text", "read_only", "default"}
 
@@ -26,6 +26,7 @@ COSMETIC = {"label", "help_text", "read_only", "default"}
 @dataclass
 class Plan:
     entity: CompiledEntity
+    table: Table  # the table as the new definition describes it (new columns included)
     added: list[BoundField] = field(default_factory=list)
     restored: list[tuple[BoundField, BoundField]] = field(default_factory=list)
     removed: list[BoundField] = field(default_factory=list)
@@ -45,19 +46,18 @@ class Plan:
         }
 
     async def apply(self, conn: AsyncConnection) -> None:
-        table = self.entity.table
+        table = self.table
         for f in self.added:
             await ddl.add_column(conn, table, f)
             await ddl.create_indexes(conn, field_indexes(table, f))
         for old, new in self.restored + self.changed:
             await ddl.change_column_type(conn, table, old, new)
-            await _reindex(conn, self.entity, old, new)
+            await _reindex(conn, table, old, new)
         if self.backfill:
             await conn.execute(update(table).where(table.c.deleted_at.is_(None)).values(**self.backfill))
 
 
-async def _reindex(conn: AsyncConnection, entity: CompiledEntity, old: BoundField, new: BoundField) -> None:
-    table = entity.table
+async def _reindex(conn: AsyncConnection, table: Table, old: BoundField, new: BoundField) -> None:
     before = {ix.name for ix in field_indexes(table, old)}
     after = {ix.name: ix for ix in field_indexes(table, new)}
     await ddl.drop_indexes(conn, [ix for ix in field_indexes(table, old) if ix.name not in after])
@@ -65,11 +65,11 @@ async def _reindex(conn: AsyncConnection, entity: CompiledEntity, old: BoundFiel
 
 
 async def plan_changes(conn: AsyncConnection, current: CompiledEntity, new: EntityDefinition) -> Plan:
-    plan = Plan(current)
     problems: list[str] = []
     old_fields = current.fields
     removed_by_key = {f.key: f for f in current.removed}
     new_fields = bind(new.fields)
+    plan = Plan(current, current.table)
     live_rows = await _count(conn, current, None)
     for f in new_fields:
         old = old_fields.get(f.key)
@@ -86,6 +86,7 @@ async def plan_changes(conn: AsyncConnection, current: CompiledEntity, new: Enti
     new_keys = {f.key for f in new_fields}
     plan.removed = [f for k, f in old_fields.items() if k not in new_keys]
     plan.kept_removed = list(removed_by_key.values()) + [f.cfg for f in plan.removed]
+    plan.table = build_table(current.table_name, new_fields + bind(plan.kept_removed))
     if problems:
         raise Conflict("The change cannot be applied without losing or invalidating data", problems=problems)
     return plan

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
-from sqlalchemy import BigInteger, Numeric, or_
+from sqlalchemy import BigInteger, Numeric, literal, or_
 from sqlalchemy.types import TypeEngine
 
 from engine.core.errors import ErrorDetail
@@ -61,12 +61,17 @@ def _as_decimal(value: Any) -> Decimal:
     return number
 
 
+def _num(value: Decimal) -> Any:
+    # An unconstrained NUMERIC bind: casting a limit to the column's own NUMERIC(p, s) could overflow.
+    return literal(value, Numeric())
+
+
 def _outside_terms(cfg: Any, column: Any) -> list[Any]:
     terms = []
     if cfg.min is not None:
-        terms.append(column < cfg.min)
+        terms.append(column < _num(cfg.min))
     if cfg.max is not None:
-        terms.append(column > cfg.max)
+        terms.append(column > _num(cfg.max))
     return terms
 
 
@@ -143,7 +148,7 @@ class DecimalType(NumberType):
 
     def violation(self, cfg: Any, column: Any) -> Any:
         limit = Decimal(10) ** (cfg.precision - cfg.scale)
-        return or_(column >= limit, column <= -limit, *_outside_terms(cfg, column))
+        return or_(column >= _num(limit), column <= _num(-limit), *_outside_terms(cfg, column))
 
     def dump(self, cfg: Any, value: Any) -> Any:
         # Exact for precision <= 15: float's shortest repr round-trips every such decimal.
