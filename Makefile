@@ -37,6 +37,7 @@ bench: dev-install
 
 lint: dev-install
 	$(BIN)/ruff check engine tests
+	$(BIN)/lint-imports
 
 schemas: install
 	$(BIN)/tangram schemas --out docs/schemas

@@ -13,7 +13,7 @@ from engine.api.jsonio import json_response, read_json
 from engine.api.versions import parse_if_match
 from engine.core.actor import Actor
 from engine.core.errors import BadRequest, Forbidden, ValidationFailed, pydantic_errors
-from engine.schema.definition import Help, Key, Label
+from engine.schema.definition import Help, Key, Label, field_json
 from engine.schema.model import CompiledEntity
 
 router = APIRouter(prefix="/api/v1/meta", tags=["metadata"])
@@ -46,8 +46,7 @@ def _parse(model: type[BaseModel], doc: Any) -> Any:
 
 
 def entity_json(e: CompiledEntity) -> dict[str, Any]:
-    removed = [f.model_dump(mode="json", exclude_defaults=True) | {"key": f.key, "type": f.type} for f in e.removed]
-    return e.definition.to_json() | {"version": e.version, "removed_fields": removed}
+    return e.definition.to_json() | {"version": e.version, "removed_fields": [field_json(f) for f in e.removed]}
 
 
 @router.get("/apps")

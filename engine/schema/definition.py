@@ -124,8 +124,13 @@ class EntityDefinition(BaseModel):
         options = self.options.model_dump(exclude_none=True)
         if options:
             doc["options"] = options
-        doc["fields"] = [f.model_dump(mode="json", exclude_defaults=True) | {"key": f.key, "type": f.type} for f in self.fields]
+        doc["fields"] = [field_json(f) for f in self.fields]
         return doc
+
+
+def field_json(cfg: FieldBase) -> dict[str, Any]:
+    """A field config as its author would write it: key and type first, defaults left out."""
+    return {"key": cfg.key, "type": cfg.type} | cfg.model_dump(mode="json", exclude_defaults=True)
 
 
 def parse_fields(raw_fields: list[Any], field_types: Any, errors: ErrorCollector, prefix: str = "/fields") -> list[FieldBase]:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.core.errors import Conflict
 from engine.schema import ddl
-from engine.schema.definition import EntityDefinition
+from engine.schema.definition import EntityDefinition, field_json
 from engine.schema.model import BoundField, CompiledEntity, bind, build_table, field_indexes
 
 COSMETIC = {"label", "help_text", "read_only", "default"}
@@ -35,7 +35,7 @@ class Plan:
     kept_removed: list[Any] = field(default_factory=list)
 
     def removed_json(self) -> list[Any]:
-        return [f.model_dump(mode="json", exclude_defaults=True) | {"key": f.key, "type": f.type} for f in self.kept_removed]
+        return [field_json(f) for f in self.kept_removed]
 
     def summary(self) -> dict[str, Any]:
         return {
