@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from engine.api.deps import Ctx, CurrentActor
-from engine.api.jsonio import json_response, read_json
-from engine.api.meta import _parse
+from engine.api.jsonio import json_response, parse_model, read_json
 from engine.core.errors import Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -31,7 +30,7 @@ class TokenIn(BaseModel):
 
 @router.post("/login")
 async def login(request: Request, c: Ctx) -> Response:
-    body = _parse(Login, await read_json(request))
+    body = parse_model(Login, await read_json(request))
     async with c.db.read() as conn:
         actor = await c.auth.check_password(conn, body.email, body.password)
     if actor is None:
@@ -61,7 +60,7 @@ async def list_tokens(c: Ctx, actor: CurrentActor) -> Response:
 @router.post("/tokens", status_code=201)
 async def create_token(request: Request, c: Ctx, actor: CurrentActor) -> Response:
     """A new token for the caller. The token text is in this response only; store it now."""
-    body = _parse(TokenIn, await read_json(request))
+    body = parse_model(TokenIn, await read_json(request))
     async with c.db.write() as conn:
         token, info = await c.auth.create_token(conn, actor.user_id or 0, body.name, body.expires_at)
     return json_response(info | {"token": token}, 201)

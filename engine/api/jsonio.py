@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from engine.core.errors import BadRequest, TangramError
+from engine.core.errors import BadRequest, TangramError, ValidationFailed, pydantic_errors
 from engine.schema.field_types.temporal import iso_utc
 
 MAX_DEPTH = 64
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class UnsupportedMediaType(TangramError):
@@ -67,6 +69,14 @@ async def read_json(request: Request) -> Any:
     if media != "application/json" and not media.endswith("+json"):
         raise UnsupportedMediaType("send the body as application/json")
     return loads(await request.body())
+
+
+def parse_model(model: type[ModelT], doc: Any) -> ModelT:
+    """Validate a parsed body against a request model; errors carry JSON paths."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise ValidationFailed("The request body has errors", errors=pydantic_errors(exc)) from None
 
 
 def _default(value: Any) -> Any:

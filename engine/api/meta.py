@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from engine.api.deps import Ctx, CurrentActor
-from engine.api.jsonio import json_response, read_json
+from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
 from engine.core.actor import Actor
-from engine.core.errors import BadRequest, Forbidden, ValidationFailed, pydantic_errors
+from engine.core.errors import BadRequest, Forbidden
 from engine.schema.definition import Help, Key, Label, field_json
 from engine.schema.model import CompiledEntity
 
@@ -38,13 +38,6 @@ def _admin(actor: Actor) -> None:
         raise Forbidden("only administrators may change app definitions")
 
 
-def _parse(model: type[BaseModel], doc: Any) -> Any:
-    try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        raise ValidationFailed("The request body has errors", errors=pydantic_errors(exc)) from None
-
-
 def entity_json(e: CompiledEntity) -> dict[str, Any]:
     return e.definition.to_json() | {"version": e.version, "removed_fields": [field_json(f) for f in e.removed]}
 
@@ -58,7 +51,7 @@ async def list_apps(c: Ctx, actor: CurrentActor) -> Response:
 @router.post("/apps", status_code=201)
 async def create_app(request: Request, c: Ctx, actor: CurrentActor) -> Response:
     _admin(actor)
-    body = _parse(AppIn, await read_json(request))
+    body = parse_model(AppIn, await read_json(request))
     async with c.db.write() as conn:
         return json_response(await c.schema.create_app(conn, body.key, body.label, body.description), 201)
 
@@ -72,7 +65,7 @@ async def get_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
 @router.patch("/apps/{app}")
 async def update_app(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     _admin(actor)
-    body = _parse(AppPatch, await read_json(request))
+    body = parse_model(AppPatch, await read_json(request))
     async with c.db.write() as conn:
         return json_response(await c.schema.update_app(conn, app, body.model_dump(exclude_unset=True)))
 

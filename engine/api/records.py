@@ -11,8 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from engine.api.deps import Ctx, CurrentActor
-from engine.api.jsonio import json_response, read_json
-from engine.api.meta import _parse
+from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
 from engine.core.errors import BadRequest, ErrorDetail, ValidationFailed
 from engine.records import idempotency
@@ -102,7 +101,7 @@ async def create_record(
 async def bulk(app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     """Create, update (items carry id, optional version) or upsert (by a unique field) up to 1000
     records, all or nothing."""
-    body = _parse(Bulk, await read_json(request))
+    body = parse_model(Bulk, await read_json(request))
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         if body.op == "create":
