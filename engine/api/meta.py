@@ -12,7 +12,7 @@ from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
 from engine.core.actor import Actor
-from engine.core.errors import BadRequest, Forbidden
+from engine.core.errors import ErrorDetail, Forbidden, ValidationFailed
 from engine.schema.definition import Help, Key, Label, field_json
 from engine.schema.model import CompiledEntity
 
@@ -29,7 +29,7 @@ class AppIn(BaseModel):
 
 class AppPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: Label | None = None
+    label: Label = None  # omitted: unchanged; an explicit null is refused by the Label validator
     description: Help | None = None
 
 
@@ -115,7 +115,9 @@ async def update_entity(
         doc.pop("removed_fields", None)
         if expected is None and body_version is not None:
             if isinstance(body_version, bool) or not isinstance(body_version, int):
-                raise BadRequest("version must be an integer")
+                raise ValidationFailed(
+                    "Invalid entity definition", errors=[ErrorDetail("/version", "type", "version must be an integer")]
+                )
             expected = body_version
     async with c.db.write() as conn:
         e = await c.schema.update_entity(conn, app, entity, doc, actor, expected)

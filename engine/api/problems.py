@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -42,6 +43,14 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem(exc.status_code, str(exc.detail), str(exc.detail), slug)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> Response:
+        # Validation checks uniqueness first; this is the race where a concurrent writer took the
+        # value between the check and the commit. The transaction was rolled back whole.
+        log.info("integrity conflict: %s", exc.orig)
+        detail = "a concurrent change took a unique value or removed a referenced record; nothing was saved, retry"
+        return problem(409, "Conflict", detail, "conflict")
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:

@@ -29,7 +29,8 @@ class Bulk(BaseModel):
 
 
 def _record(body: Any, status: int = 200) -> Response:
-    return json_response(body, status, headers={"ETag": f'"{body["version"]}"'})
+    version = body.get("version")  # absent when ?fields= left it out
+    return json_response(body, status, headers={"ETag": f'"{version}"'} if isinstance(version, int) else None)
 
 
 async def _list(c: Ctx, app: str, entity: str, binned: bool, **params: Any) -> Response:
@@ -158,7 +159,8 @@ async def update_record(
 ) -> Response:
     """Change some fields. Send the version you read (If-Match or "version") to refuse lost updates."""
     values, version = _split_version(await read_json(request), "")
-    expected = parse_if_match(if_match) or version
+    header = parse_if_match(if_match)
+    expected = header if header is not None else version
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         return _record(await c.records.update(conn, e, rid, values, actor, expected))

@@ -15,6 +15,7 @@ users = Table(
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", Timestamp, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 api_tokens = Table(
@@ -30,4 +31,5 @@ api_tokens = Table(
     Column("expires_at", Timestamp, nullable=True),
     Column("revoked_at", Timestamp, nullable=True),
     Column("last_used_at", Timestamp, nullable=True),
+    sqlite_autoincrement=True,
 )

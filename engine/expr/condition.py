@@ -30,6 +30,7 @@ OPS_BY_TYPE: dict[str, set[str]] = {
     **{t: {"is_empty", "is_not_empty"} for t in ("multi_select", "json")},
 }
 NO_VALUE = {"is_empty", "is_not_empty"}
+TEXT_MATCH = {"contains", "not_contains", "starts_with", "ends_with"}
 LIST_VALUE = {"in", "not_in"}
 # Relaxed when parsing operands: a filter may compare with values the field would not store.
 RELAXED = {"min": None, "max": None, "min_length": None, "max_length": 1_000_000, "pattern": None}
@@ -124,23 +125,28 @@ def _operand(f: BoundField, op: str, raw: Any, errors: ErrorCollector, path: str
             shape = "a list [low, high]" if op == "between" else "a list of 1-1000 values"
             errors.add(path, "type", f"{op} takes {shape}")
             return _INVALID
-        values = [_one(f, v, errors, f"{path}/{i}") for i, v in enumerate(raw)]
+        values = [_one(f, op, v, errors, f"{path}/{i}") for i, v in enumerate(raw)]
         return _INVALID if _INVALID in values else values
-    return _one(f, raw, errors, path)
+    return _one(f, op, raw, errors, path)
 
 
-def _one(f: BoundField, raw: Any, errors: ErrorCollector, path: str) -> Any:
+def _one(f: BoundField, op: str, raw: Any, errors: ErrorCollector, path: str) -> Any:
     if raw is None:
         errors.add(path, "null", "compare with null using is_empty / is_not_empty")
         return _INVALID
-    if f.type.generated:  # auto numbers are compared as the text they are
-        if isinstance(raw, str):
-            return raw
-        errors.add(path, "type", "expected a string")
-        return _INVALID
-    relaxed = f.cfg.model_copy(update={k: v for k, v in RELAXED.items() if k in type(f.cfg).model_fields})
     try:
-        return f.type.parse(relaxed, raw)
+        return parse_operand(f, raw, text_match=op in TEXT_MATCH)
     except InvalidValue as exc:
         errors.add(path, exc.code, exc.message)
         return _INVALID
+
+
+def parse_operand(f: BoundField, raw: Any, text_match: bool = False) -> Any:
+    """A value to compare a field with: parsed by the field's type, minus the limits that only
+    apply to stored values (a filter may look for budgets below the field's minimum)."""
+    if text_match or f.type.generated:  # fragments of text; auto numbers compare as text
+        if not isinstance(raw, str) or "\x00" in raw:
+            raise InvalidValue("type", "expected a string")
+        return raw
+    relaxed = f.cfg.model_copy(update={k: v for k, v in RELAXED.items() if k in type(f.cfg).model_fields})
+    return f.type.parse(relaxed, raw)

@@ -28,7 +28,8 @@ async def emit(
     await conn.execute(
         insert(events),
         [
-            {"app": entity.app, "entity": entity.key, "record_id": rid, "kind": kind, "before": before, "after": after,
+            {"app": entity.app, "entity": entity.key, "entity_version": entity.version, "record_id": rid, "kind": kind,
+             "before": before, "after": after,
              "actor_id": actor.user_id, "token_id": actor.token_id, "source": actor.source, "occurred_at": now}
             for rid, before, after in changes
         ],

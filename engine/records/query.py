@@ -15,13 +15,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from engine.core.errors import BadRequest, ErrorCollector
-from engine.expr.condition import Node, parse_condition
+from engine.expr.condition import Node, parse_condition, parse_operand
 from engine.expr.fields import resolve
 from engine.expr.to_sql import to_sql
 from engine.schema.field_types import InvalidValue
 from engine.schema.model import BoundField, CompiledEntity
 
 UNSORTABLE = {"multi_select", "json", "long_text"}
+MAX_SORT_KEYS = 8
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector) -> lis
             errors.add(f"/sort/{i}", "invalid_sort", f"{name[:100]!r}: {why}")
             continue
         keys.append(SortKey(f, part.startswith("-")))
-    return keys[:8]
+    if len(keys) > MAX_SORT_KEYS:
+        errors.add(f"/sort/{MAX_SORT_KEYS}", "too_many", f"sort by at most {MAX_SORT_KEYS} fields")
+    return keys
 
 
 def _names(entity: CompiledEntity, text: str, errors: ErrorCollector, path: str, relations_only: bool = False) -> list[str]:
@@ -112,10 +115,7 @@ def _decode_cursor(cursor: str | None, keys: list[SortKey], sort_text: str) -> t
         doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if doc["s"] != sort_text:
             raise BadRequest("the cursor belongs to another sort order; start again without a cursor")
-        values = [
-            None if v is None else k.field.type.parse(k.field.cfg.model_copy(update=_loose(k.field)), v)
-            for k, v in zip(keys, doc["v"], strict=True)
-        ]
+        values = [None if v is None else parse_operand(k.field, v) for k, v in zip(keys, doc["v"], strict=True)]
         last_id = doc["id"]
         if not isinstance(last_id, int):
             raise ValueError
@@ -124,10 +124,6 @@ def _decode_cursor(cursor: str | None, keys: list[SortKey], sort_text: str) -> t
         raise
     except (ValueError, KeyError, TypeError, InvalidValue):
         raise BadRequest("the cursor is not valid; start again without a cursor") from None
-
-
-def _loose(f: BoundField) -> dict[str, Any]:
-    return {k: None for k in ("min", "max", "pattern") if k in type(f.cfg).model_fields}
 
 
 def _after(table: Any, keys: list[SortKey], values: list[Any], last_id: int) -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.core.actor import Actor
+from engine.core.actor import SYSTEM, Actor
 from engine.core.clock import Clock
 from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, NotFound, ValidationFailed
 from engine.records import sequences
@@ -89,7 +89,7 @@ class RecordService:
         for (rid, data, expected), path in zip(items, paths, strict=True):
             row = current.get(rid)
             if row is None:
-                if len(items) == 1:
+                if path == "":  # a single PATCH: the record itself is what is missing
                     raise NotFound(f"{entity.key} record {rid} not found")
                 errors.add(path + "/id", "not_found", f"{entity.key} record {rid} not found")
             elif expected is not None and expected != row.version:
@@ -154,18 +154,25 @@ class RecordService:
         await emit(conn, self.clock, entity, actor, "deleted", [(rid, before, None)])
 
     async def restore(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor) -> dict[str, Any]:
+        """Bring a binned record back, if it still fits the entity as it is defined today."""
         row = await self._binned(conn, entity, rid)
-        errors = ErrorCollector()
-        values = {k: row._mapping[k] for k in entity.fields}
-        await check_unique(conn, entity, [values], [rid], errors, [""])
-        if errors:
-            raise Conflict(
-                "the record cannot be restored: a live record now holds one of its unique values",
-                problems=[e.message for e in errors.errors],
-            )
+        await self._check_restorable(conn, entity, row)
         after = await self._bump(conn, entity, row, {"deleted_at": None}, actor)
         await emit(conn, self.clock, entity, actor, "restored", [(rid, None, after)])
         return after
+
+    async def _check_restorable(self, conn: AsyncConnection, entity: CompiledEntity, row: Any) -> None:
+        errors = ErrorCollector()
+        stored = record_json(entity, row)
+        data = {k: stored[k] for k, f in entity.fields.items() if not f.type.generated}
+        values = validate_input(entity, data, SYSTEM, errors, partial=True)
+        await check_references(conn, self.store, entity, [values], errors, [""])
+        await check_unique(conn, entity, [values], [row.id], errors, [""])
+        if errors:
+            detail = (
+                "the record cannot be restored: it no longer fits the definition, or a live record holds one of its unique values"
+            )
+            raise Conflict(detail, errors=errors.errors)
 
     async def purge(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor, depth: int = 0) -> None:
         """Delete a binned record for good."""

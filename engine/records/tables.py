@@ -16,14 +16,22 @@ events = Table(
     Column("kind", String(16), nullable=False),
     Column("before", JsonType, nullable=True),
     Column("after", JsonType, nullable=True),
+    # The definition version the change was made under (runtime state pins its definition).
+    Column("entity_version", Integer, nullable=False),
     Column("actor_id", IdType, nullable=True),
     Column("token_id", IdType, nullable=True),
     Column("source", String(16), nullable=False),
     Column("occurred_at", Timestamp, nullable=False),
     Column("processed_at", Timestamp, nullable=True),
+    sqlite_autoincrement=True,
 )
 Index("ix_tg_events_entity_record", events.c.app, events.c.entity, events.c.record_id)
-Index("ix_tg_events_unprocessed", events.c.id, postgresql_where=events.c.processed_at.is_(None))
+Index(
+    "ix_tg_events_unprocessed",
+    events.c.id,
+    postgresql_where=events.c.processed_at.is_(None),
+    sqlite_where=events.c.processed_at.is_(None),
+)
 
 idempotency_keys = Table(
     "tg_idempotency_keys",

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.core.errors import Conflict
+from engine.core.errors import Conflict, ErrorDetail
 from engine.schema import ddl
 from engine.schema.definition import EntityDefinition, field_json
 from engine.schema.model import BoundField, CompiledEntity, bind, build_table, field_indexes
 
 COSMETIC = {"label", "help_text", "read_only", "default"}
+Problem = tuple[str, str]  # (code, message)
 
 
 @dataclass
@@ -65,30 +66,33 @@ async def _reindex(conn: AsyncConnection, table: Table, old: BoundField, new: Bo
 
 
 async def plan_changes(conn: AsyncConnection, current: CompiledEntity, new: EntityDefinition) -> Plan:
-    problems: list[str] = []
+    problems: list[ErrorDetail] = []
     old_fields = current.fields
     removed_by_key = {f.key: f for f in current.removed}
     new_fields = bind(new.fields)
     plan = Plan(current, current.table)
     live_rows = await _count(conn, current, None)
-    for f in new_fields:
+    for i, f in enumerate(new_fields):
         old = old_fields.get(f.key)
         if old is None and f.key in removed_by_key:
             kept = bind([removed_by_key.pop(f.key)])[0]
-            problems += await _check_change(conn, current, kept, f, live_rows)
+            found = await _check_change(conn, current, kept, f, live_rows)
             plan.restored.append((kept, f))
         elif old is None:
-            problems += _check_new(f, live_rows, plan)
+            found = _check_new(f, live_rows, plan)
             plan.added.append(f)
         elif _material(old.cfg) != _material(f.cfg):
-            problems += await _check_change(conn, current, old, f, live_rows)
+            found = await _check_change(conn, current, old, f, live_rows)
             plan.changed.append((old, f))
+        else:
+            found = []
+        problems += [ErrorDetail(f"/fields/{i}", code, message) for code, message in found]
     new_keys = {f.key for f in new_fields}
     plan.removed = [f for k, f in old_fields.items() if k not in new_keys]
     plan.kept_removed = list(removed_by_key.values()) + [f.cfg for f in plan.removed]
     plan.table = build_table(current.table_name, new_fields + bind(plan.kept_removed))
     if problems:
-        raise Conflict("The change cannot be applied without losing or invalidating data", problems=problems)
+        raise Conflict("The change cannot be applied without losing or invalidating data", errors=problems)
     return plan
 
 
@@ -96,11 +100,11 @@ def _material(cfg: Any) -> dict[str, Any]:
     return cfg.model_dump(exclude=COSMETIC)
 
 
-def _check_new(f: BoundField, live_rows: int, plan: Plan) -> list[str]:
+def _check_new(f: BoundField, live_rows: int, plan: Plan) -> list[Problem]:
     if f.cfg.required and live_rows and f.cfg.default is None:
-        return [f"{f.key!r} is required but {live_rows} existing records have no value: give it a default"]
+        return [("needs_default", f"{f.key!r} is required but {live_rows} existing records have no value: give it a default")]
     if f.cfg.unique and live_rows > 1 and f.cfg.default is not None:
-        return [f"{f.key!r} is unique, so a default cannot be written into {live_rows} existing records"]
+        return [("unique_default", f"{f.key!r} is unique, so a default cannot be written into {live_rows} existing records")]
     if f.cfg.default is not None and live_rows:
         plan.backfill[f.key] = f.type.parse(f.cfg, f.cfg.default)
     return []
@@ -108,21 +112,23 @@ def _check_new(f: BoundField, live_rows: int, plan: Plan) -> list[str]:
 
 async def _check_change(
     conn: AsyncConnection, entity: CompiledEntity, old: BoundField, new: BoundField, live_rows: int
-) -> list[str]:
+) -> list[Problem]:
     blocker = old.type.change_blocker(old.cfg, new.cfg)
     if blocker:
-        return [blocker]
-    problems = []
+        return [("lossy_type_change", blocker)]
+    problems: list[Problem] = []
     col = entity.table.c[new.key]
-    violation = new.type.violation(new.cfg, col)
+    violation = new.type.violation(new.cfg, col, old.cfg)
     if violation is not None and (n := await _count(conn, entity, (col.is_not(None)) & violation)):
-        problems.append(f"{n} records have a {new.key!r} value that the new settings refuse; change them first")
+        problems.append(
+            ("data_conflict", f"{n} records have a {new.key!r} value that the new settings refuse; change them first")
+        )
     if new.cfg.required and live_rows and (n := await _count(conn, entity, col.is_(None))):
-        problems.append(f"{new.key!r} cannot become required: {n} records have no value")
+        problems.append(("data_conflict", f"{new.key!r} cannot become required: {n} records have no value"))
     if new.cfg.unique and not old.cfg.unique:
         dupes = select(col).where(entity.table.c.deleted_at.is_(None), col.is_not(None)).group_by(col).having(func.count() > 1)
         if n := (await conn.execute(select(func.count()).select_from(dupes.subquery()))).scalar_one():
-            problems.append(f"{new.key!r} cannot become unique: {n} values are held by more than one record")
+            problems.append(("data_conflict", f"{new.key!r} cannot become unique: {n} values are held by more than one record"))
     return problems
 
 

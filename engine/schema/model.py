@@ -85,7 +85,8 @@ def field_indexes(table: Table, f: BoundField) -> list[Index]:
 
 
 def build_table(table_name: str, fields: list[BoundField]) -> Table:
-    table = Table(table_name, MetaData(), *system_columns(), *(field_column(f) for f in fields))
+    # AUTOINCREMENT on SQLite: a purged record's id is never handed out again.
+    table = Table(table_name, MetaData(), *system_columns(), *(field_column(f) for f in fields), sqlite_autoincrement=True)
     Index(short_name("ix", table_name, "owner"), table.c.owner)
     for f in fields:
         field_indexes(table, f)

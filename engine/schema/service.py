@@ -75,7 +75,7 @@ class SchemaService:
         if taken is not None:
             where = " (it is in the recycle bin: restore or purge it)" if taken.deleted_at else ""
             raise Conflict(f"entity {definition.key!r} already exists in app {app!r}{where}")
-        table_name = short_name(app, "", definition.key)  # "app__entity"
+        table_name = await self._free_table_name(conn, app, definition.key)
         now = self.clock.now()
         entity_id = (
             await conn.execute(
@@ -196,6 +196,14 @@ class SchemaService:
                     continue
                 found += [f"{e.app}.{e.key}.{f.key}" for f in e.relations() if e.relation_target(f) == (app, key)]
         return found
+
+    async def _free_table_name(self, conn: AsyncConnection, app: str, key: str) -> str:
+        """ "app__entity", or with a number when keys with "__" make two entities' names meet."""
+        for n in range(1, 1000):
+            name = short_name(app, "", key, *([str(n)] if n > 1 else []))
+            if (await conn.execute(select(entities.c.id).where(entities.c.table_name == name))).first() is None:
+                return name
+        raise Conflict(f"no free table name for {app}.{key}")
 
     async def _binned(self, conn: AsyncConnection, app: str, key: str) -> Any:
         row = (

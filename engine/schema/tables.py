@@ -13,6 +13,7 @@ apps = Table(
     Column("description", JsonType, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 entities = Table(
@@ -30,6 +31,7 @@ entities = Table(
     Column("updated_at", Timestamp, nullable=False),
     Column("deleted_at", Timestamp, nullable=True),
     UniqueConstraint("app_id", "key"),
+    sqlite_autoincrement=True,
 )
 
 entity_versions = Table(
@@ -43,6 +45,7 @@ entity_versions = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("created_by", IdType, nullable=True),
     UniqueConstraint("entity_id", "version"),
+    sqlite_autoincrement=True,
 )
 
 sequences = Table(

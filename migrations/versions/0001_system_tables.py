@@ -25,7 +25,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_apps')),
-    sa.UniqueConstraint('key', name=op.f('uq_tg_apps_key'))
+    sa.UniqueConstraint('key', name=op.f('uq_tg_apps_key')),
+    sqlite_autoincrement=True
     )
     op.create_table('tg_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -35,16 +36,18 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('before', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('after', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('entity_version', sa.Integer(), nullable=False),
     sa.Column('actor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('token_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_events')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('tg_events', schema=None) as batch_op:
         batch_op.create_index('ix_tg_events_entity_record', ['app', 'entity', 'record_id'], unique=False)
-        batch_op.create_index('ix_tg_events_unprocessed', ['id'], unique=False, postgresql_where=sa.text('processed_at IS NULL'))
+        batch_op.create_index('ix_tg_events_unprocessed', ['id'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 
     op.create_table('tg_idempotency_keys',
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -70,7 +73,8 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_users')),
-    sa.UniqueConstraint('email', name=op.f('uq_tg_users_email'))
+    sa.UniqueConstraint('email', name=op.f('uq_tg_users_email')),
+    sqlite_autoincrement=True
     )
     op.create_table('tg_api_tokens',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -84,7 +88,8 @@ def upgrade() -> None:
     sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['tg_users.id'], name=op.f('fk_tg_api_tokens_user_id_tg_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_api_tokens')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_tg_api_tokens_token_hash'))
+    sa.UniqueConstraint('token_hash', name=op.f('uq_tg_api_tokens_token_hash')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('tg_api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tg_api_tokens_user_id'), ['user_id'], unique=False)
@@ -103,7 +108,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['app_id'], ['tg_apps.id'], name=op.f('fk_tg_entities_app_id_tg_apps'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_entities')),
     sa.UniqueConstraint('app_id', 'key', name=op.f('uq_tg_entities_app_id_key')),
-    sa.UniqueConstraint('table_name', name=op.f('uq_tg_entities_table_name'))
+    sa.UniqueConstraint('table_name', name=op.f('uq_tg_entities_table_name')),
+    sqlite_autoincrement=True
     )
     op.create_table('tg_entity_versions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -115,7 +121,8 @@ def upgrade() -> None:
     sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.ForeignKeyConstraint(['entity_id'], ['tg_entities.id'], name=op.f('fk_tg_entity_versions_entity_id_tg_entities'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tg_entity_versions')),
-    sa.UniqueConstraint('entity_id', 'version', name=op.f('uq_tg_entity_versions_entity_id_version'))
+    sa.UniqueConstraint('entity_id', 'version', name=op.f('uq_tg_entity_versions_entity_id_version')),
+    sqlite_autoincrement=True
     )
 
 
@@ -130,7 +137,7 @@ def downgrade() -> None:
     op.drop_table('tg_sequences')
     op.drop_table('tg_idempotency_keys')
     with op.batch_alter_table('tg_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_tg_events_unprocessed', postgresql_where=sa.text('processed_at IS NULL'))
+        batch_op.drop_index('ix_tg_events_unprocessed', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
         batch_op.drop_index('ix_tg_events_entity_record')
 
     op.drop_table('tg_events')

@@ -51,7 +51,9 @@ async def test_add_field_with_default_backfills_and_required_needs_one(client):
     doc = await _definition(client)
     doc["fields"].append({"key": "priority", "type": "integer", "required": True})
     r = await client.put(META, json=doc)
-    assert r.status_code == 409 and "give it a default" in r.json()["problems"][0]
+    assert r.status_code == 409
+    assert r.json()["errors"] == [{"path": "/fields/14", "code": "needs_default", "message": r.json()["errors"][0]["message"]}]
+    assert "give it a default" in r.json()["errors"][0]["message"]
     assert (await _definition(client))["version"] == 1  # nothing applied
     doc["fields"][-1]["default"] = 3
     await _publish(client, doc)
@@ -95,7 +97,8 @@ async def test_type_changes_only_where_lossless(client):
     doc = await _definition(client)
     _field(doc, "employees").update(type="date")
     r = await client.put(META, json=doc)
-    assert r.status_code == 409 and "integer to date" in r.json()["problems"][0]
+    assert r.status_code == 409 and "integer to date" in r.json()["errors"][0]["message"]
+    assert r.json()["errors"][0]["path"] == "/fields/4" and r.json()["errors"][0]["code"] == "lossy_type_change"
     doc = await _definition(client)
     _field(doc, "employees").update(type="decimal", precision=6, scale=2)  # 1200.00 fits 4 integer digits
     _field(doc, "email").update(type="text")
@@ -120,11 +123,36 @@ async def test_tightening_constraints_is_checked_against_data(client):
     _field(doc, "name")["max_length"] = 20
     r = await client.put(META, json=doc)
     assert r.status_code == 409
-    problems = " | ".join(r.json()["problems"])
+    problems = " | ".join(e["message"] for e in r.json()["errors"])
+    assert {e["path"] for e in r.json()["errors"]} == {"/fields/0", "/fields/1"}
     assert "cannot become required: 2 records" in problems
     assert "cannot become unique: 1 values" in problems
     assert "1 records have a 'name' value" in problems
     assert (await _definition(client))["version"] == 1
+
+
+async def test_removing_a_multi_select_option_in_use_is_refused(client):
+    await make_app(client)
+    await client.post(LEADS, json={"name": "A", "tags": ["vip", "event"]})
+    doc = await _definition(client)
+    _field(doc, "tags")["options"] = [{"key": "event"}]
+    r = await client.put(META, json=doc)
+    assert r.status_code == 409 and r.json()["errors"][0]["path"] == "/fields/6"
+    _field(doc, "tags")["options"] = [{"key": "vip"}, {"key": "event"}, {"key": "vip_plus"}]
+    await _publish(client, doc)  # adding an option whose key starts like a used one is fine
+
+
+async def test_restore_refuses_a_record_that_no_longer_fits(client):
+    await make_app(client)
+    lead = (await client.post(LEADS, json={"name": "A"})).json()
+    await client.delete(f"{LEADS}/{lead['id']}")
+    doc = await _definition(client)
+    _field(doc, "phone")["required"] = True  # checked against live records only: none
+    await _publish(client, doc)
+    r = await client.post(f"{LEADS}/trash/{lead['id']}/restore")
+    assert r.status_code == 409 and r.json()["errors"] == [
+        {"path": "/phone", "code": "required", "message": "'phone' is required"}
+    ]
 
 
 async def test_unique_added_online_is_enforced(client):
@@ -143,7 +171,7 @@ async def test_removing_an_option_in_use_is_refused(client):
     doc = await _definition(client)
     _field(doc, "industry")["options"] = [o for o in _field(doc, "industry")["options"] if o["key"] != "retail"]
     r = await client.put(META, json=doc)
-    assert r.status_code == 409 and "'industry'" in r.json()["problems"][0]
+    assert r.status_code == 409 and "'industry'" in r.json()["errors"][0]["message"]
     _field(doc, "industry")["options"].append({"key": "energy", "label": {"en": "Energy", "zh-CN": "能源"}})
     _field(doc, "industry")["options"].append({"key": "retail"})
     published = await _publish(client, doc)

@@ -60,7 +60,10 @@ async def test_r1_condition_all(client, leads):
             {"any": [{"field": "employees", "op": "gte", "value": 70}, {"field": "budget", "op": "lt", "value": 450000}]},
             ["Beta", "Epsilon 50%_off"],
         ),
-        ({"not": {"field": "employees", "op": "eq", "value": 10}}, ["Acme", "Epsilon 50%_off"]),
+        # `not` is the exact complement: records with no employees count are included.
+        ({"not": {"field": "employees", "op": "eq", "value": 10}}, ["Acme", "Beta", "Epsilon 50%_off"]),
+        ({"field": "email", "op": "contains", "value": "example"}, []),
+        ({"field": "tags", "op": "is_empty"}, ["Acme", "Beta", "Gamma", "delta", "Epsilon 50%_off"]),
         ({"field": "id", "op": "lte", "value": 2}, ["Acme", "Beta"]),
     ],
 )
@@ -74,7 +77,7 @@ async def test_sort_puts_nulls_last_in_both_directions(client, leads):
     assert await _names(client, sort="-employees,name") == ["Epsilon 50%_off", "Acme", "Gamma", "delta", "Beta"]
 
 
-@pytest.mark.parametrize("sort", ["", "budget", "-budget", "-employees,name", "industry,-budget", "-created_at"])
+@pytest.mark.parametrize("sort", ["", "budget", "-budget", "-employees,name", "industry,-budget", "-created_at", "-code"])
 async def test_cursor_pages_visit_every_record_once(client, leads, sort):
     expected = await _names(client, sort=sort, limit=100)
     seen, cursor = [], None

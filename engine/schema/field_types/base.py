@@ -67,8 +67,9 @@ class FieldType:
     def extra_checks(self, cfg: Any) -> list[ErrorDetail]:
         return []
 
-    def violation(self, cfg: Any, column: Any) -> Any:
-        """SQL condition true for stored values the config would refuse (checked before a change)."""
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
+        """SQL condition true for stored values `cfg` would refuse, checked before a definition
+        change is applied; `old` is the config being replaced. None: nothing to check in SQL."""
         return None
 
     def change_blocker(self, old: Any, new: Any) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, String, Text, cast, or_
 from sqlalchemy.types import TypeEngine
 
 from engine.core.errors import ErrorDetail
@@ -91,7 +91,7 @@ class SelectType(OptionsType):
     def value_schema(self, cfg: Any) -> dict[str, Any]:
         return {"type": "string", "enum": self.option_keys(cfg)}
 
-    def violation(self, cfg: Any, column: Any) -> Any:
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
         return column.not_in(self.option_keys(cfg))
 
 
@@ -109,6 +109,15 @@ class MultiSelectType(OptionsType):
         if cfg.max_items is not None and len(chosen) > cfg.max_items:
             raise InvalidValue("max_items", f"at most {cfg.max_items} options")
         return [k for k in self.option_keys(cfg) if k in chosen]  # stored in option order, no repeats
+
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
+        gone = (
+            [k for k in self.option_keys(old) if k not in self.option_keys(cfg)]
+            if old is not None and old.type == self.key
+            else []
+        )
+        # Keys are [a-z0-9_]: '"key"' in the stored JSON text matches that exact array element.
+        return or_(*(cast(column, Text).like(f'%"{k}"%') for k in gone)) if gone else None
 
     def value_schema(self, cfg: Any) -> dict[str, Any]:
         return {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": self.option_keys(cfg)}}

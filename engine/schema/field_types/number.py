@@ -123,7 +123,7 @@ class IntegerType(NumberType):
     def value_schema(self, cfg: Any) -> dict[str, Any]:
         return {"type": "integer"} | self.bounds_schema(cfg)
 
-    def violation(self, cfg: Any, column: Any) -> Any:
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
         return _outside(cfg, column)
 
 
@@ -146,7 +146,7 @@ class DecimalType(NumberType):
         self.check_bounds(cfg, number)
         return number
 
-    def violation(self, cfg: Any, column: Any) -> Any:
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
         limit = Decimal(10) ** (cfg.precision - cfg.scale)
         return or_(column >= _num(limit), column <= _num(-limit), *_outside_terms(cfg, column))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -56,6 +57,13 @@ def _depth(value: Any, limit: int, level: int = 1) -> int:
     return level
 
 
+def _number(value: Any) -> Any:
+    # Request bodies carry Decimals (exact money); inside free-form JSON they are plain numbers.
+    if isinstance(value, Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(type(value).__name__)
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -78,10 +86,13 @@ class JsonFieldType(FieldType):
             raise InvalidValue("too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         if _has_nul(value):
             raise InvalidValue("invalid_character", "JSON text must not contain the NUL character")
-        text = json.dumps(value, default=str)
-        if len(text) > MAX_JSON_BYTES:
+        try:
+            text = json.dumps(value, default=_number, ensure_ascii=False)
+        except TypeError:
+            raise InvalidValue("type", "expected a JSON value") from None
+        if len(text.encode()) > MAX_JSON_BYTES:
             raise InvalidValue("too_large", f"JSON value larger than {MAX_JSON_BYTES // 1024} KiB")
-        return json.loads(text, parse_float=float)
+        return json.loads(text)
 
     def value_schema(self, cfg: Any) -> dict[str, Any]:
         return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Date
+from sqlalchemy import Date, or_
 from sqlalchemy.types import TypeEngine
 
 from engine.core.errors import ErrorDetail
@@ -44,6 +44,11 @@ class TemporalType(FieldType):
 
     def bound(self, value: Any) -> Any:
         return value
+
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
+        lo, hi = self.bound(cfg.min), self.bound(cfg.max)
+        terms = ([column < lo] if lo is not None else []) + ([column > hi] if hi is not None else [])
+        return or_(*terms) if terms else None
 
     def extra_checks(self, cfg: Any) -> list[ErrorDetail]:
         lo, hi = self.bound(cfg.min), self.bound(cfg.max)

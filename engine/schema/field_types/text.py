@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
-from sqlalchemy import Text, func
+from sqlalchemy import Text, func, or_
 from sqlalchemy.types import TypeEngine
 
 from engine.core.errors import ErrorDetail
@@ -69,8 +69,11 @@ class TextType(FieldType):
     def normalise(self, value: str) -> str:
         return value
 
-    def violation(self, cfg: Any, column: Any) -> Any:
-        return func.length(column) > self.max_length(cfg)
+    def violation(self, cfg: Any, column: Any, old: Any = None) -> Any:
+        # `pattern` is enforced on writes only: regular expressions are not portable SQL.
+        too_long = func.length(column) > self.max_length(cfg)
+        min_length = getattr(cfg, "min_length", None)
+        return too_long if not min_length else or_(too_long, func.length(column) < min_length)
 
     def value_schema(self, cfg: Any) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length(cfg)}
