@@ -38,8 +38,9 @@ def _value(f: BoundField) -> dict[str, Any]:
 def _schemas(e: CompiledEntity) -> dict[str, Any]:
     name = _name(e)
     props = {k: _value(f) for k, f in e.fields.items()}
-    writable = {k: v for k, v in props.items() if not e.fields[k].type.generated}
-    required = [k for k, f in e.fields.items() if f.cfg.required and f.cfg.default is None and not f.type.generated]
+    # What an API client may send: not server-assigned numbers, not read-only fields.
+    writable = {k: v for k, v in props.items() if not (e.fields[k].type.generated or e.fields[k].cfg.read_only)}
+    required = [k for k in writable if e.fields[k].cfg.required and e.fields[k].cfg.default is None]
     create: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
@@ -76,10 +77,13 @@ def _body(ref: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-def _ok(ref: str, status: str = "200", description: str = "OK") -> dict[str, Any]:
-    return {
-        status: {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
-    }
+def _ok(ref: str, status: str = "200", description: str = "OK", headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+    return {status: {"description": description, "content": content} | ({"headers": headers} if headers else {})}
+
+
+def _op(op_id: str, tag: list[str], responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"operationId": op_id, "tags": tag, "responses": responses, **extra}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -87,7 +91,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "Bad request",
         401: "Not authenticated",
         404: "Not found",
-        409: "Version conflict",
+        409: "Conflict: stale version (current_version says the newest), a value taken meanwhile, or a referring record",
         413: "Body too large",
         422: "Validation failed",
     }
@@ -108,42 +112,76 @@ LIST_PARAMS = [
     _query("count", {"type": "boolean"}, "Also return the total"),
 ]
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The version you read, e.g. "3" (the ETag); a stale one is refused with 409',
+}
+ETAG = {"ETag": {"description": "The record's version", "schema": {"type": "string"}}}
+BULK = {
+    "type": "object",
+    "required": ["op", "items"],
+    "additionalProperties": False,
+    "properties": {
+        "op": {"enum": ["create", "update", "upsert"]},
+        "items": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "object"}},
+        "match_on": {"type": "string", "description": "The unique field an upsert matches on"},
+    },
+}
 
 
 def _paths(app: str, e: CompiledEntity) -> dict[str, Any]:
     name, base, tag = _name(e), f"/api/v1/apps/{app}/{e.key}", [label_text(e.label)]
+    idem = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255}}
+    gone = {"204": {"description": "Done"}}
+    page = {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}}}
+    bulk_ok = {"200": {"description": "All items saved", "content": {"application/json": {"schema": page}}}}
     return {
         base: {
-            "get": {
-                "operationId": f"list{name}",
-                "tags": tag,
-                "parameters": LIST_PARAMS,
-                "responses": _ok(f"{name}Page") | _errors(400, 401, 404, 422),
-            },
-            "post": {
-                "operationId": f"create{name}",
-                "tags": tag,
-                "requestBody": _body(f"{name}Create"),
-                "parameters": [
-                    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255}}
-                ],
-                "responses": _ok(name, "201", "Created") | _errors(400, 401, 413, 422),
-            },
+            "get": _op(f"list{name}", tag, _ok(f"{name}Page") | _errors(400, 401, 404, 422), parameters=LIST_PARAMS),
+            "post": _op(
+                f"create{name}",
+                tag,
+                _ok(name, "201", "Created", ETAG) | _errors(400, 401, 413, 422),
+                requestBody=_body(f"{name}Create"),
+                parameters=[idem],
+            ),
+        },
+        f"{base}/bulk": {
+            "post": _op(
+                f"bulk{name}",
+                tag,
+                bulk_ok | _errors(400, 401, 409, 413, 422),
+                requestBody={"required": True, "content": {"application/json": {"schema": BULK}}},
+                description="Create, update (items carry id, optionally version) or upsert up to 1000 records, all or nothing.",
+            )
         },
         f"{base}/{{id}}": {
             "parameters": [ID_PARAM],
-            "get": {"operationId": f"get{name}", "tags": tag, "responses": _ok(name) | _errors(401, 404)},
-            "patch": {
-                "operationId": f"update{name}",
-                "tags": tag,
-                "requestBody": _body(f"{name}Update"),
-                "responses": _ok(name) | _errors(400, 401, 404, 409, 422),
-            },
-            "delete": {
-                "operationId": f"delete{name}",
-                "tags": tag,
-                "responses": {"204": {"description": "Moved to the recycle bin"}} | _errors(401, 404, 409),
-            },
+            "get": _op(f"get{name}", tag, _ok(name, headers=ETAG) | _errors(401, 404)),
+            "patch": _op(
+                f"update{name}",
+                tag,
+                _ok(name, headers=ETAG) | _errors(400, 401, 404, 409, 422),
+                requestBody=_body(f"{name}Update"),
+                parameters=[IF_MATCH],
+            ),
+            "delete": _op(
+                f"delete{name}", tag, gone | _errors(401, 404, 409), parameters=[IF_MATCH], description="Move to the recycle bin."
+            ),
+        },
+        f"{base}/trash": {
+            "get": _op(f"listDeleted{name}", tag, _ok(f"{name}Page") | _errors(400, 401, 404, 422), parameters=LIST_PARAMS[:4]),
+        },
+        f"{base}/trash/{{id}}": {
+            "parameters": [ID_PARAM],
+            "delete": _op(f"purge{name}", tag, gone | _errors(401, 404, 409), description="Delete a binned record for good."),
+        },
+        f"{base}/trash/{{id}}/restore": {
+            "parameters": [ID_PARAM],
+            "post": _op(f"restore{name}", tag, _ok(name, headers=ETAG) | _errors(401, 404, 409)),
         },
     }
 

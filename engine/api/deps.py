@@ -14,12 +14,12 @@ from engine.core.errors import Unauthorized
 async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        actor = await c.auth.authenticate(c.db, token.strip())
+        if actor is None:
+            raise Unauthorized("the API token is invalid, expired or revoked")
+        return actor
     async with c.db.read() as conn:
-        if scheme.lower() == "bearer" and token.strip():
-            actor = await c.auth.actor_for_token(conn, token.strip())
-            if actor is None:
-                raise Unauthorized("the API token is invalid, expired or revoked")
-            return actor
         user_id = request.session.get("user_id") if "session" in request.scope else None
         if isinstance(user_id, int):
             actor = await c.auth.actor_for_user(conn, user_id)

@@ -82,7 +82,7 @@ async def create_record(
     print_ = idempotency.fingerprint("POST", request.url.path, await request.body())
     try:
         async with c.db.write() as conn:
-            if (seen := await idempotency.recall(conn, actor.user_id, idempotency_key, print_)) is None:
+            if (seen := await idempotency.recall(conn, c.clock, actor.user_id, idempotency_key, print_)) is None:
                 e = await c.store.get(conn, app, entity)
                 record = await c.records.create(conn, e, data, actor)
                 await idempotency.remember(conn, c.clock, actor.user_id, idempotency_key, print_, 201, record)
@@ -90,7 +90,7 @@ async def create_record(
     except IntegrityError:
         # A concurrent request with the same key won the race; its response is now stored.
         async with c.db.read() as conn:
-            seen = await idempotency.recall(conn, actor.user_id, idempotency_key, print_)
+            seen = await idempotency.recall(conn, c.clock, actor.user_id, idempotency_key, print_)
         if seen is None:
             raise
     response = _record(seen[1], seen[0])

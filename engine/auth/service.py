@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.auth.tables import api_tokens, users
 from engine.core.actor import Actor
 from engine.core.clock import Clock
+from engine.core.db import Database
 from engine.core.errors import Conflict, NotFound
 
+TOUCH_EVERY = timedelta(hours=1)
 TOKEN_PREFIX = "tgm_"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHash.recommended()
 
@@ -80,19 +82,29 @@ class AuthService:
         tid = (await conn.execute(insert(api_tokens).values(**values).returning(api_tokens.c.id))).scalar_one()
         return token, _token_json({"id": tid, **values, "revoked_at": None})
 
-    async def actor_for_token(self, conn: AsyncConnection, token: str) -> Actor | None:
+    async def authenticate(self, db: Database, token: str) -> Actor | None:
+        """The actor a bearer token stands for, or None. Notes its use at most once an hour, so a
+        busy integration does not turn every read into a write."""
+        async with db.read() as conn:
+            actor, last_used = await self._token_actor(conn, token)
+        if actor is not None and (last_used is None or last_used < self.clock.now() - TOUCH_EVERY):
+            async with db.write() as conn:
+                stamp = update(api_tokens).where(api_tokens.c.id == actor.token_id).values(last_used_at=self.clock.now())
+                await conn.execute(stamp)
+        return actor
+
+    async def _token_actor(self, conn: AsyncConnection, token: str) -> tuple[Actor | None, datetime | None]:
+        columns = (api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at)
         row = (
             await conn.execute(
-                select(
-                    api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, users.c.id.label("uid"), users.c.is_admin
-                )
+                select(*columns, users.c.id.label("uid"), users.c.is_admin)
                 .join(users, users.c.id == api_tokens.c.user_id)
                 .where(api_tokens.c.token_hash == token_hash(token), users.c.active.is_(True))
             )
         ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= self.clock.now()):
-            return None
-        return Actor(user_id=row.uid, token_id=row.id, is_admin=row.is_admin, source="api")
+            return None, None
+        return Actor(user_id=row.uid, token_id=row.id, is_admin=row.is_admin, source="api"), row.last_used_at
 
     async def actor_for_user(self, conn: AsyncConnection, user_id: int) -> Actor | None:
         row = (
@@ -115,4 +127,4 @@ class AuthService:
 
 
 def _token_json(m: Any) -> dict[str, Any]:
-    return {k: m[k] for k in ("id", "name", "prefix", "created_at", "expires_at", "revoked_at")}
+    return {k: m.get(k) for k in ("id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")}

@@ -17,7 +17,9 @@ async def test_app_openapi_is_valid_and_typed(client):
     assert "code" not in schemas["LeadCreate"]["properties"]  # auto numbers are server-assigned
     industry = schemas["Lead"]["properties"]["industry"]["anyOf"][0]
     assert industry["enum"] == ["manufacturing", "retail", "finance"]
-    assert "/api/v1/apps/crm/lead/{id}" in doc["paths"]
+    paths = {p for p in doc["paths"] if p.startswith("/api/v1/apps/crm/lead")}
+    assert paths == {f"/api/v1/apps/crm/lead{s}" for s in ("", "/bulk", "/{id}", "/trash", "/trash/{id}", "/trash/{id}/restore")}
+    assert doc["paths"]["/api/v1/apps/crm/lead/{id}"]["patch"]["parameters"][0]["name"] == "If-Match"
 
 
 async def test_records_validate_against_their_published_schema(client):
