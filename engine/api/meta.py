@@ -79,8 +79,11 @@ async def delete_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = N
 
 
 @router.get("/apps/{app}/entities")
-async def list_entities(app: str, c: Ctx, actor: CurrentActor) -> Response:
+async def list_entities(app: str, c: Ctx, actor: CurrentActor, binned: bool = False) -> Response:
+    """The app's entities; `binned=true` lists the ones in its recycle bin instead."""
     async with c.db.read() as conn:
+        if binned:
+            return json_response({"items": await c.schema.binned_entities(conn, app)})
         await c.schema.get_app(conn, app)
         return json_response({"items": [entity_json(e) for e in await c.store.list(conn, app)]})
 

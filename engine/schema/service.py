@@ -157,6 +157,18 @@ class SchemaService:
         )
         return await self.store.get(conn, app, key)
 
+    async def binned_entities(self, conn: AsyncConnection, app: str) -> list[dict[str, Any]]:
+        """Entities in the app's recycle bin: their keys, labels and when they were deleted."""
+        app_row = await self.get_app(conn, app)
+        rows = (
+            await conn.execute(
+                select(entities.c.key, entities.c.definition, entities.c.version, entities.c.deleted_at)
+                .where(entities.c.app_id == app_row["id"], entities.c.deleted_at.is_not(None))
+                .order_by(entities.c.key)
+            )
+        ).all()
+        return [{"key": r.key, "label": r.definition["label"], "version": r.version, "deleted_at": r.deleted_at} for r in rows]
+
     async def versions(self, conn: AsyncConnection, app: str, key: str) -> list[dict[str, Any]]:
         entity = await self.store.get(conn, app, key)
         rows = (

@@ -184,6 +184,8 @@ async def test_entity_bin_restore_and_purge_need_confirmation(client):
     assert (await client.delete(META)).status_code == 400
     assert (await client.delete(META, params={"confirm": "lead"})).status_code == 204
     assert (await client.get(LEADS)).status_code == 404
+    binned = (await client.get("/api/v1/meta/apps/crm/entities", params={"binned": "true"})).json()["items"]
+    assert [(b["key"], b["label"]["zh-CN"]) for b in binned] == [("lead", "线索")]
     restored = await client.post(f"{META}/restore")
     assert restored.status_code == 200
     assert len((await client.get(LEADS)).json()["items"]) == 1
