@@ -30,5 +30,5 @@ class Context:
         self.auth = AuthService(self.clock)
 
 
-def ctx(request: Request) -> Context:
+async def ctx(request: Request) -> Context:  # async: FastAPI runs sync dependencies in a thread
     return request.app.state.ctx  # type: ignore[no-any-return]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from engine.core.db import Database
 from engine.core.errors import Conflict, NotFound
 
 TOUCH_EVERY = timedelta(hours=1)
+CACHE_SECONDS = 5.0
 TOKEN_PREFIX = "tgm_"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHash.recommended()
 
@@ -30,6 +32,7 @@ def token_hash(token: str) -> str:
 @dataclass
 class AuthService:
     clock: Clock
+    _cache: dict[str, tuple[float, Actor, datetime | None]] = field(default_factory=dict)
 
     async def create_user(
         self, conn: AsyncConnection, email: str, name: str = "", password: str | None = None, is_admin: bool = False
@@ -83,17 +86,25 @@ class AuthService:
         return token, _token_json({"id": tid, **values, "revoked_at": None})
 
     async def authenticate(self, db: Database, token: str) -> Actor | None:
-        """The actor a bearer token stands for, or None. Notes its use at most once an hour, so a
-        busy integration does not turn every read into a write."""
+        """The actor a bearer token stands for, or None. Answers repeat calls from a cache for a few
+        seconds (a revocation in this process applies at once, in another within CACHE_SECONDS);
+        notes the token's use at most once an hour, so a busy integration's reads stay reads."""
+        digest = token_hash(token)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            _, actor, expires_at = cached
+            return actor if expires_at is None or expires_at > self.clock.now() else None
         async with db.read() as conn:
-            actor, last_used = await self._token_actor(conn, token)
+            actor, last_used, expires_at = await self._token_actor(conn, token)
+        if actor is not None:
+            self._cache[digest] = (time.monotonic() + CACHE_SECONDS, actor, expires_at)
         if actor is not None and (last_used is None or last_used < self.clock.now() - TOUCH_EVERY):
             async with db.write() as conn:
                 stamp = update(api_tokens).where(api_tokens.c.id == actor.token_id).values(last_used_at=self.clock.now())
                 await conn.execute(stamp)
         return actor
 
-    async def _token_actor(self, conn: AsyncConnection, token: str) -> tuple[Actor | None, datetime | None]:
+    async def _token_actor(self, conn: AsyncConnection, token: str) -> tuple[Actor | None, datetime | None, datetime | None]:
         columns = (api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at)
         row = (
             await conn.execute(
@@ -103,8 +114,8 @@ class AuthService:
             )
         ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= self.clock.now()):
-            return None, None
-        return Actor(user_id=row.uid, token_id=row.id, is_admin=row.is_admin, source="api"), row.last_used_at
+            return None, None, None
+        return Actor(user_id=row.uid, token_id=row.id, is_admin=row.is_admin, source="api"), row.last_used_at, row.expires_at
 
     async def actor_for_user(self, conn: AsyncConnection, user_id: int) -> Actor | None:
         row = (
@@ -124,6 +135,7 @@ class AuthService:
         )
         if done.rowcount == 0:
             raise NotFound(f"token {token_id} not found")
+        self._cache = {k: v for k, v in self._cache.items() if v[1].token_id != token_id}
 
 
 def _token_json(m: Any) -> dict[str, Any]:

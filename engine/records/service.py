@@ -49,9 +49,7 @@ class RecordService:
         stamps = {"version": 1, "created_at": now, "updated_at": now, "created_by": actor.user_id, "updated_by": actor.user_id}
         rows = [{k: v.get(k) for k in entity.fields} | stamps | {"owner": v.get("owner", actor.user_id)} for v in batch]
         await self._number(conn, entity, rows)
-        table = entity.table
-        result = await conn.execute(insert(table).returning(*table.c, sort_by_parameter_order=True), rows)
-        records = [record_json(entity, r) for r in result]
+        records = [record_json(entity, r) for r in await _insert(conn, entity, rows)]
         await emit(conn, self.clock, entity, actor, "created", [(r["id"], None, r) for r in records])
         return records
 
@@ -261,3 +259,13 @@ class RecordService:
         if row is None:
             raise NotFound(f"{entity.key} record {rid} is not in the recycle bin")
         return row
+
+
+async def _insert(conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert rows in one batched statement and return them in input order."""
+    table = entity.table
+    if conn.dialect.name == "sqlite":
+        # SQLAlchemy can only batch SQLite's INSERT .. RETURNING without ordering it. With one
+        # writer and AUTOINCREMENT, ids rise in input order, so sorting by id restores it.
+        return sorted(await conn.execute(insert(table).returning(*table.c), rows), key=lambda r: r.id)
+    return list(await conn.execute(insert(table).returning(*table.c, sort_by_parameter_order=True), rows))

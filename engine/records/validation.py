@@ -22,28 +22,20 @@ def validate_input(
         return {}
     values: dict[str, Any] = {}
     for key, raw in data.items():
-        where = path + pointer(key)
         f = entity.fields.get(key)
         if f is None:
-            if key == "owner":
-                _owner(raw, values, errors, where)
-            elif key in ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "deleted_at"):
-                errors.add(where, "read_only", f"{key!r} is set by the server")
-            else:
-                errors.add(where, "unknown_field", f"{str(key)[:100]!r} is not a field of {entity.key!r}")
-            continue
-        if f.type.generated or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
-            errors.add(where, "read_only", f"{key!r} is read-only")
-            continue
-        if raw is None:
+            _non_field(entity, key, raw, values, errors, path)
+        elif f.type.generated or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
+            errors.add(path + pointer(key), "read_only", f"{key!r} is read-only")
+        elif raw is None:
             if f.cfg.required:
-                errors.add(where, "required", f"{key!r} is required")
+                errors.add(path + pointer(key), "required", f"{key!r} is required")
             values[key] = None
-            continue
-        try:
-            values[key] = f.type.parse(f.cfg, raw)
-        except InvalidValue as exc:
-            errors.add(where, exc.code, exc.message)
+        else:
+            try:
+                values[key] = f.parse(raw)
+            except InvalidValue as exc:
+                errors.add(path + pointer(key), exc.code, exc.message)
     if not partial:
         _defaults(entity, data, values, errors, path)
     return values
@@ -54,9 +46,19 @@ def _defaults(entity: CompiledEntity, data: dict[str, Any], values: dict[str, An
         if key in data or f.type.generated:
             continue
         if f.cfg.default is not None:
-            values[key] = f.type.parse(f.cfg, f.cfg.default)
+            values[key] = f.default_value
         elif f.cfg.required:
             errors.add(path + pointer(key), "required", f"{key!r} is required")
+
+
+def _non_field(entity: CompiledEntity, key: str, raw: Any, values: dict[str, Any], errors: ErrorCollector, path: str) -> None:
+    where = path + pointer(key)
+    if key == "owner":
+        _owner(raw, values, errors, where)
+    elif key in ("id", "version", "created_at", "updated_at", "created_by", "updated_by", "deleted_at"):
+        errors.add(where, "read_only", f"{key!r} is set by the server")
+    else:
+        errors.add(where, "unknown_field", f"{str(key)[:100]!r} is not a field of {entity.key!r}")
 
 
 def _owner(raw: Any, values: dict[str, Any], errors: ErrorCollector, where: str) -> None:

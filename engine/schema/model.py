@@ -7,7 +7,9 @@ exist and applies on-delete behaviour, which soft delete and online schema chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Column, Index, Integer, MetaData, Table
@@ -28,6 +30,15 @@ class BoundField:
     @property
     def key(self) -> str:
         return str(self.cfg.key)
+
+    @cached_property
+    def parse(self) -> Callable[[Any], Any]:
+        """The type's parser for this config, built once (the hot path of every write)."""
+        return self.type.parser(self.cfg)
+
+    @cached_property
+    def default_value(self) -> Any:
+        return None if self.cfg.default is None else self.parse(self.cfg.default)
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from sqlalchemy.types import TypeEngine
@@ -42,6 +44,11 @@ class FieldType:
     def parse(self, cfg: Any, value: Any) -> Any:
         """JSON value (never None) -> value to store. Raises InvalidValue."""
         raise NotImplementedError
+
+    def parser(self, cfg: Any) -> Callable[[Any], Any]:
+        """`parse` bound to one config, built once per compiled entity: a type whose checks read
+        several config attributes overrides this to look them up once instead of per value."""
+        return partial(self.parse, cfg)
 
     def dump(self, cfg: Any, value: Any) -> Any:
         """Stored value (never None) -> JSON value."""

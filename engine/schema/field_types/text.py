@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -53,18 +54,27 @@ class TextType(FieldType):
         return getattr(cfg, "max_length", None) or self.default_max
 
     def parse(self, cfg: Any, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise InvalidValue("type", "expected a string")
-        value = reject_nul(value)
-        if len(value) > self.max_length(cfg):
-            raise InvalidValue("max_length", f"at most {self.max_length(cfg)} characters")
+        return self.parser(cfg)(value)
+
+    def parser(self, cfg: Any) -> Callable[[Any], Any]:
+        max_length = self.max_length(cfg)
         min_length = getattr(cfg, "min_length", None)
-        if min_length is not None and len(value) < min_length:
-            raise InvalidValue("min_length", f"at least {min_length} characters")
-        pattern = getattr(cfg, "pattern", None)
-        if pattern is not None and not re.fullmatch(pattern, value):
-            raise InvalidValue("pattern", f"does not match the pattern {pattern}")
-        return self.normalise(value)
+        pattern = re.compile(cfg.pattern) if getattr(cfg, "pattern", None) else None
+        normalise = self.normalise
+
+        def parse(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise InvalidValue("type", "expected a string")
+            value = reject_nul(value)
+            if len(value) > max_length:
+                raise InvalidValue("max_length", f"at most {max_length} characters")
+            if min_length is not None and len(value) < min_length:
+                raise InvalidValue("min_length", f"at least {min_length} characters")
+            if pattern is not None and not pattern.fullmatch(value):
+                raise InvalidValue("pattern", f"does not match the pattern {pattern.pattern}")
+            return normalise(value)
+
+        return parse
 
     def normalise(self, value: str) -> str:
         return value
