@@ -1,9 +1,11 @@
-"""JSON in and out. Bodies parse numbers as Decimal (money stays exact) and refuse NaN, deep
-nesting and non-JSON media types with a clear 4xx; responses write dates and decimals as JSON."""
+"""JSON in and out. Bodies parse numbers as Decimal (money stays exact) and refuse NaN, runaway
+nesting, unpaired surrogates and non-JSON media types with a clear 4xx; responses write dates
+and decimals as JSON."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,7 +17,7 @@ from starlette.responses import Response
 from engine.core.errors import BadRequest, TangramError, ValidationFailed, pydantic_errors
 from engine.schema.field_types.temporal import iso_utc
 
-MAX_DEPTH = 64
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -29,39 +31,30 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _depth_ok(text: str) -> bool:
-    """Cheap pre-scan so a pathological nesting is refused before the parser recurses into it."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            escaped = not escaped and ch == "\\"
-            if ch == '"' and not escaped:
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
-
-
 def loads(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the body is not valid UTF-8") from None
-    if not _depth_ok(text):
-        raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_constant)
+        doc = json.loads(text, parse_float=Decimal, parse_constant=_constant)
+    except RecursionError:
+        # The C parser guards its own recursion; past the interpreter's limit it raises cleanly.
+        raise BadRequest("the JSON body nests too deeply") from None
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(doc)
+    return doc
+
+
+def _refuse_lone_surrogates(doc: Any) -> None:
+    """JSON may spell half of a UTF-16 pair (\\ud800) that is no character at all; no database can
+    store it. Escaped pairs that form a real character (emoji) were joined by the parser."""
+    try:
+        json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        raise BadRequest("the body contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff)") from None
 
 
 async def read_json(request: Request) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
@@ -13,7 +13,7 @@ from starlette.responses import Response
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
-from engine.core.errors import BadRequest, ErrorDetail, ValidationFailed
+from engine.core.errors import BadRequest, ErrorCollector
 from engine.records import idempotency
 from engine.records.query import parse_list_query
 
@@ -41,6 +41,8 @@ async def _list(c: Ctx, app: str, entity: str, binned: bool, **params: Any) -> R
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")]
 
 
 @router.get("/{app}/{entity}")
@@ -110,36 +112,41 @@ async def bulk(app: str, entity: str, request: Request, c: Ctx, actor: CurrentAc
         elif body.op == "upsert":
             items = await c.records.upsert_many(conn, e, body.items, body.match_on or "", actor)
         else:
-            items = await c.records.update_many(conn, e, [_update_item(i, item) for i, item in enumerate(body.items)], actor)
+            items = await c.records.update_many(conn, e, _update_items(body.items), actor)
         return json_response({"items": items})
 
 
-def _split_version(item: Any, path: str) -> tuple[dict[str, Any], int | None]:
+def _split_version(item: Any, path: str, errors: ErrorCollector) -> tuple[dict[str, Any], int | None]:
     if not isinstance(item, dict):
-        raise ValidationFailed("The request body has errors", errors=[ErrorDetail(path, "type", "expected a JSON object")])
+        errors.add(path, "type", "expected a JSON object")
+        return {}, None
     values = dict(item)
     version = values.pop("version", None)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise ValidationFailed(
-            "The request body has errors", errors=[ErrorDetail(f"{path}/version", "type", "version must be an integer")]
-        )
+    if version is not None and not _is_id(version):
+        errors.add(f"{path}/version", "type", "version must be a positive integer")
     return values, version
 
 
-def _update_item(i: int, item: Any) -> tuple[int, Any, int | None]:
-    values, version = _split_version(item, f"/items/{i}")
-    rid = values.pop("id", None)
-    if isinstance(rid, bool) or not isinstance(rid, int):
-        raise ValidationFailed(
-            "The request body has errors",
-            errors=[ErrorDetail(f"/items/{i}/id", "required", "an update item needs the integer id of the record")],
-        )
-    return rid, values, version
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def _update_items(raw_items: list[Any]) -> list[tuple[int, Any, int | None]]:
+    errors = ErrorCollector()
+    items = []
+    for i, item in enumerate(raw_items):
+        values, version = _split_version(item, f"/items/{i}", errors)
+        rid = values.pop("id", None)
+        if not _is_id(rid) and isinstance(item, dict):
+            errors.add(f"/items/{i}/id", "required", "an update item needs the integer id of the record")
+        items.append((rid, values, version))
+    errors.raise_if_any("The request body has errors")
+    return items
 
 
 @router.get("/{app}/{entity}/{rid}")
 async def get_record(
-    app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor, fields: str | None = None, expand: str | None = None
+    app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor, fields: str | None = None, expand: str | None = None
 ) -> Response:
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
@@ -151,14 +158,16 @@ async def get_record(
 async def update_record(
     app: str,
     entity: str,
-    rid: int,
+    rid: RecordId,
     request: Request,
     c: Ctx,
     actor: CurrentActor,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Change some fields. Send the version you read (If-Match or "version") to refuse lost updates."""
-    values, version = _split_version(await read_json(request), "")
+    errors = ErrorCollector()
+    values, version = _split_version(await read_json(request), "", errors)
+    errors.raise_if_any("The request body has errors")
     header = parse_if_match(if_match)
     expected = header if header is not None else version
     async with c.db.write() as conn:
@@ -168,7 +177,7 @@ async def update_record(
 
 @router.delete("/{app}/{entity}/{rid}", status_code=204)
 async def delete_record(
-    app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
+    app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """Move the record to the recycle bin."""
     async with c.db.write() as conn:
@@ -178,14 +187,14 @@ async def delete_record(
 
 
 @router.post("/{app}/{entity}/trash/{rid}/restore")
-async def restore_record(app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor) -> Response:
+async def restore_record(app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         return _record(await c.records.restore(conn, e, rid, actor))
 
 
 @router.delete("/{app}/{entity}/trash/{rid}", status_code=204)
-async def purge_record(app: str, entity: str, rid: int, c: Ctx, actor: CurrentActor) -> Response:
+async def purge_record(app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor) -> Response:
     """Delete a binned record for good."""
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)

@@ -117,7 +117,7 @@ def _decode_cursor(cursor: str | None, keys: list[SortKey], sort_text: str) -> t
             raise BadRequest("the cursor belongs to another sort order; start again without a cursor")
         values = [None if v is None else parse_operand(k.field, v) for k, v in zip(keys, doc["v"], strict=True)]
         last_id = doc["id"]
-        if not isinstance(last_id, int):
+        if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= 2**63 - 1:
             raise ValueError
         return values, last_id
     except BadRequest:

@@ -62,7 +62,7 @@ def _non_field(entity: CompiledEntity, key: str, raw: Any, values: dict[str, Any
 
 
 def _owner(raw: Any, values: dict[str, Any], errors: ErrorCollector, where: str) -> None:
-    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int) or raw < 1):
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 2**63 - 1):
         errors.add(where, "type", "owner must be a user id")
         return
     values["owner"] = raw

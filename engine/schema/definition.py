@@ -100,7 +100,7 @@ class EntityHeader(BaseModel):
     label: Label
     display_field: Key | None = None
     options: EntityOptions = EntityOptions()
-    fields: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_FIELDS)]
+    fields: Annotated[list[Any], Field(min_length=1, max_length=MAX_FIELDS)]  # each checked by its type
 
 
 class EntityDefinition(BaseModel):

@@ -213,6 +213,8 @@ class SchemaService:
         """ "app__entity", or with a number when keys with "__" make two entities' names meet."""
         for n in range(1, 1000):
             name = short_name(app, "", key, *([str(n)] if n > 1 else []))
+            if name.startswith("sqlite_"):  # SQLite reserves these names
+                name = short_name("x", app, "", key, *([str(n)] if n > 1 else []))
             if (await conn.execute(select(entities.c.id).where(entities.c.table_name == name))).first() is None:
                 return name
         raise Conflict(f"no free table name for {app}.{key}")

@@ -58,9 +58,16 @@ class FieldType:
         """JSON Schema of a non-null value, for the per-app OpenAPI document."""
         raise NotImplementedError
 
+    def indexable(self, cfg: Any) -> str | None:
+        """Why values of this field cannot be indexed (so neither `unique` nor `indexed`), or None."""
+        return None
+
     def check_config(self, cfg: Any) -> list[ErrorDetail]:
         """Semantic checks beyond the config model (min <= max, default fits the field...)."""
         errors = list(self.extra_checks(cfg))
+        why_not = self.indexable(cfg) if (cfg.unique or cfg.indexed) else None
+        if why_not:
+            errors.append(ErrorDetail("/unique" if cfg.unique else "/indexed", "not_indexable", why_not))
         if cfg.default is not None:
             if self.generated:
                 errors.append(ErrorDetail("/default", "not_allowed", f"a {self.key} field cannot have a default"))

@@ -99,6 +99,9 @@ class MultiSelectType(OptionsType):
     key = "multi_select"
     config = MultiSelectConfig
 
+    def indexable(self, cfg: Any) -> str | None:
+        return f"a {self.key} field holds a document, which cannot be indexed or unique"
+
     def column_type(self, cfg: Any) -> TypeEngine[Any]:
         return JsonType
 

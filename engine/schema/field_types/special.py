@@ -78,6 +78,9 @@ class JsonFieldType(FieldType):
     key = "json"
     config = JsonConfig
 
+    def indexable(self, cfg: Any) -> str | None:
+        return f"a {self.key} field holds a document, which cannot be indexed or unique"
+
     def column_type(self, cfg: Any) -> TypeEngine[Any]:
         return JsonType
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -12,6 +13,10 @@ from engine.core.errors import ErrorDetail
 from engine.core.sql import UTCDateTime
 from engine.schema.definition import FieldBase
 from engine.schema.field_types.base import FieldType, InvalidValue
+
+# RFC 3339 forms only: Python also reads "20260101" or week dates, which clients would not expect.
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}:\d{2})?$")
 
 
 class DateConfig(FieldBase):
@@ -67,6 +72,8 @@ class DateType(TemporalType):
     def parse(self, cfg: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise InvalidValue("type", "expected a date string YYYY-MM-DD")
+        if not DATE_RE.match(value):
+            raise InvalidValue("format", "expected a date YYYY-MM-DD")
         try:
             parsed = date.fromisoformat(value)
         except ValueError:
@@ -92,8 +99,10 @@ class DateTimeType(TemporalType):
         return None if value is None else to_utc(value)
 
     def parse(self, cfg: Any, value: Any) -> Any:
-        if not isinstance(value, str) or len(value) < 10:
+        if not isinstance(value, str):
             raise InvalidValue("type", "expected an ISO 8601 date-time string")
+        if not DATETIME_RE.match(value):
+            raise InvalidValue("format", "expected an ISO 8601 date-time, e.g. 2026-11-23T09:30:00+08:00")
         try:
             parsed = to_utc(datetime.fromisoformat(value))
         except ValueError:

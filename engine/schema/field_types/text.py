@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 from sqlalchemy import Text, func, or_
 from sqlalchemy.types import TypeEngine
 
@@ -16,6 +16,7 @@ from engine.schema.definition import FieldBase
 from engine.schema.field_types.base import FieldType, InvalidValue, reject_nul
 
 TEXT_FAMILY = frozenset({"text", "long_text"})
+MAX_INDEXED_LENGTH = 500
 
 
 class TextLimits(FieldBase):
@@ -23,14 +24,15 @@ class TextLimits(FieldBase):
     max_length: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     pattern: Annotated[str, Field(max_length=500)] | None = None
 
-    @model_validator(mode="after")
-    def _pattern_compiles(self) -> TextLimits:
-        if self.pattern is not None:
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
             try:
-                re.compile(self.pattern)
+                re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
-        return self
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return pattern
 
 
 class TextConfig(TextLimits):
@@ -49,6 +51,13 @@ class TextType(FieldType):
 
     def column_type(self, cfg: Any) -> TypeEngine[Any]:
         return Text()
+
+    def indexable(self, cfg: Any) -> str | None:
+        # A B-tree entry must fit a third of a page (2,704 bytes on PostgreSQL); 500 characters of
+        # four-byte UTF-8 stay under it.
+        if self.max_length(cfg) > MAX_INDEXED_LENGTH:
+            return f"an indexed or unique text field holds at most {MAX_INDEXED_LENGTH} characters (set max_length)"
+        return None
 
     def max_length(self, cfg: Any) -> int:
         return getattr(cfg, "max_length", None) or self.default_max
@@ -160,6 +169,9 @@ class UrlType(TextType):
     config = UrlConfig  # type: ignore[assignment]
     default_max = 2048
     widens_to = TEXT_FAMILY
+
+    def indexable(self, cfg: Any) -> str | None:
+        return "URLs (up to 2,048 characters) cannot be indexed or unique; keep a short text key beside them"
 
     def normalise(self, value: str) -> str:
         value = value.strip()
