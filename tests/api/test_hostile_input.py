@@ -8,7 +8,6 @@ import base64
 import copy
 import json
 import random
-import string
 from typing import Any
 from urllib.parse import quote
 

@@ -1,0 +1,65 @@
+"""`python -m tests.benchmarks`: run every benchmark on each available backend and print the report.
+
+Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
+variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
+(sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+import time
+import warnings
+
+from sqlalchemy.exc import SAWarning
+
+from engine.core.migrate import upgrade
+from tests.benchmarks import backends, lists, records
+from tests.benchmarks.backends import Backend
+from tests.benchmarks.measure import Section
+from tests.benchmarks.report import section, table
+from tests.benchmarks.workload import Sizes, open_bench
+
+# In order: the bulk load builds the table that single creates and list queries then run against.
+BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency)
+
+
+async def run_backend(backend: Backend, sizes: Sizes) -> Section:
+    report = Section()
+    async with open_bench(backend.url, backend.work_dir, sizes) as bench:
+        version = ".".join(map(str, bench.ctx.db.writer_engine.dialect.server_version_info or ()))
+        report.notes.append(f"{backend.name} {version}")
+        for benchmark in BENCHMARKS:
+            report.extend(await benchmark(bench))
+    return report
+
+
+def run(name: str, backend: Backend, sizes: Sizes) -> None:
+    section(f"{name}: {sizes.rows:,} records ({backend.url.split('://')[0]})")
+    started = time.perf_counter()
+    upgrade(backend.url)  # alembic runs its own event loop: before ours
+    report = asyncio.run(run_backend(backend, sizes))
+    print(f"\n{table(report.metrics)}\n")
+    print("ratio = product cost / baseline cost (time per op, or latency); baseline = raw SQLAlchemy Core, same table")
+    print("\n".join(["", *report.notes]))
+    print(f"\n{name} finished in {time.perf_counter() - started:.0f}s", flush=True)
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore", message=r"Dialect sqlite\+aiosqlite does \*not\* support Decimal", category=SAWarning)
+    sizes = Sizes.from_env()
+    runs, skipped = backends.plan()
+    print(f"Tangram benchmarks: python {platform.python_version()}, {platform.machine()}, {sys.platform}")
+    print(f"sizes: {sizes.rows:,} rows, {sizes.creates:,} single creates per variant, {sizes.list_reps} list queries per case")
+    print(f"backends: {', '.join(name for name, _ in runs) or 'none'}" + "".join(f"\nskipped {s}" for s in skipped))
+    for name, open_backend in runs:
+        with open_backend() as backend:
+            run(name, backend, sizes)
+    print(f"\nbackends run: {', '.join(name for name, _ in runs)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
