@@ -12,7 +12,8 @@ SYSTEM_OUT = ("version", "created_at", "updated_at", "created_by", "updated_by",
 
 
 def record_json(entity: CompiledEntity, row: Any, only: Iterable[str] | None = None) -> dict[str, Any]:
-    m = row._mapping
+    """A row (or a mapping of column values) as the API's flat JSON record."""
+    m = row if isinstance(row, dict) else row._mapping
     keys = list(entity.fields) if only is None else [k for k in only if k in entity.fields]
     out: dict[str, Any] = {"id": m["id"]}
     for key in keys:

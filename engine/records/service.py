@@ -46,10 +46,20 @@ class RecordService:
         await check_unique(conn, entity, batch, [None] * len(batch), errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
         now = self.clock.now()
-        stamps = {"version": 1, "created_at": now, "updated_at": now, "created_by": actor.user_id, "updated_by": actor.user_id}
+        stamps = {
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": actor.user_id,
+            "updated_by": actor.user_id,
+            "deleted_at": None,
+        }
         rows = [{k: v.get(k) for k in entity.fields} | stamps | {"owner": v.get("owner", actor.user_id)} for v in batch]
         await self._number(conn, entity, rows)
-        records = [record_json(entity, r) for r in await _insert(conn, entity, rows)]
+        for row, rid in zip(rows, await _insert(conn, entity, rows), strict=True):
+            row["id"] = rid
+        # The values are the parsed ones just written: no need to read them back from the database.
+        records = [record_json(entity, r) for r in rows]
         await emit(conn, self.clock, entity, actor, "created", [(r["id"], None, r) for r in records])
         return records
 
@@ -261,11 +271,11 @@ class RecordService:
         return row
 
 
-async def _insert(conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> list[Any]:
-    """Insert rows in one batched statement and return them in input order."""
+async def _insert(conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one batched statement; their new ids in input order."""
     table = entity.table
     if conn.dialect.name == "sqlite":
         # SQLAlchemy can only batch SQLite's INSERT .. RETURNING without ordering it. With one
-        # writer and AUTOINCREMENT, ids rise in input order, so sorting by id restores it.
-        return sorted(await conn.execute(insert(table).returning(*table.c), rows), key=lambda r: r.id)
-    return list(await conn.execute(insert(table).returning(*table.c, sort_by_parameter_order=True), rows))
+        # writer and AUTOINCREMENT, ids rise in input order, so sorting them restores it.
+        return sorted((await conn.execute(insert(table).returning(table.c.id), rows)).scalars())
+    return list((await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)).scalars())

@@ -36,7 +36,9 @@ def to_utc(value: datetime) -> datetime:
 
 
 def iso_utc(value: datetime) -> str:
-    return to_utc(value).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = to_utc(value)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 class TemporalType(FieldType):
