@@ -111,6 +111,7 @@ LIST_PARAMS = [
     _query("expand", {"type": "string"}, "Comma-separated relation keys to replace by their records"),
     _query("count", {"type": "boolean"}, "Also return the total"),
 ]
+TRASH_PARAMS = [p for p in LIST_PARAMS if p["name"] in ("filter", "sort", "limit", "cursor", "count")]
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 IF_MATCH = {
     "name": "If-Match",
@@ -173,7 +174,12 @@ def _paths(app: str, e: CompiledEntity) -> dict[str, Any]:
             ),
         },
         f"{base}/trash": {
-            "get": _op(f"listDeleted{name}", tag, _ok(f"{name}Page") | _errors(400, 401, 404, 422), parameters=LIST_PARAMS[:4]),
+            "get": _op(
+                f"listDeleted{name}",
+                tag,
+                _ok(f"{name}Page") | _errors(400, 401, 404, 422),
+                parameters=TRASH_PARAMS,
+            ),
         },
         f"{base}/trash/{{id}}": {
             "parameters": [ID_PARAM],

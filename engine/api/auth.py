@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
+from engine.api.params import IdPath
 from engine.core.errors import Unauthorized
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -67,7 +68,7 @@ async def create_token(request: Request, c: Ctx, actor: CurrentActor) -> Respons
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-async def revoke_token(token_id: int, c: Ctx, actor: CurrentActor) -> Response:
+async def revoke_token(token_id: IdPath, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.write() as conn:
         await c.auth.revoke_token(conn, actor.user_id or 0, token_id)
     return Response(status_code=204)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
+from engine.api.params import MAX_ID, IdPath
 from engine.api.versions import parse_if_match
 from engine.core.errors import BadRequest, ErrorCollector
 from engine.records import idempotency
@@ -41,8 +42,6 @@ async def _list(c: Ctx, app: str, entity: str, binned: bool, **params: Any) -> R
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-MAX_ID = 2**63 - 1
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id")]
 
 
 @router.get("/{app}/{entity}")
@@ -146,7 +145,7 @@ def _update_items(raw_items: list[Any]) -> list[tuple[int, Any, int | None]]:
 
 @router.get("/{app}/{entity}/{rid}")
 async def get_record(
-    app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor, fields: str | None = None, expand: str | None = None
+    app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor, fields: str | None = None, expand: str | None = None
 ) -> Response:
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
@@ -158,7 +157,7 @@ async def get_record(
 async def update_record(
     app: str,
     entity: str,
-    rid: RecordId,
+    rid: IdPath,
     request: Request,
     c: Ctx,
     actor: CurrentActor,
@@ -177,7 +176,7 @@ async def update_record(
 
 @router.delete("/{app}/{entity}/{rid}", status_code=204)
 async def delete_record(
-    app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
+    app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """Move the record to the recycle bin."""
     async with c.db.write() as conn:
@@ -187,14 +186,14 @@ async def delete_record(
 
 
 @router.post("/{app}/{entity}/trash/{rid}/restore")
-async def restore_record(app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor) -> Response:
+async def restore_record(app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         return _record(await c.records.restore(conn, e, rid, actor))
 
 
 @router.delete("/{app}/{entity}/trash/{rid}", status_code=204)
-async def purge_record(app: str, entity: str, rid: RecordId, c: Ctx, actor: CurrentActor) -> Response:
+async def purge_record(app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor) -> Response:
     """Delete a binned record for good."""
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)

@@ -41,6 +41,8 @@ async def recall(conn: AsyncConnection, clock: Clock, user_id: int, key: str, pr
 
 
 async def remember(conn: AsyncConnection, clock: Clock, user_id: int, key: str, print_: str, status: int, response: Any) -> None:
+    # Forget this user's expired keys as new ones arrive, so the table stays bounded per user.
+    await conn.execute(delete(keys).where(keys.c.user_id == user_id, keys.c.created_at < clock.now() - KEEP_FOR))
     await conn.execute(
         insert(keys).values(
             user_id=user_id, key=key, fingerprint=print_, status_code=status, response=response, created_at=clock.now()

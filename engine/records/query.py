@@ -142,12 +142,12 @@ def _after(table: Any, keys: list[SortKey], values: list[Any], last_id: int) -> 
 NOT_NULL_SYSTEM = {"version", "created_at", "updated_at"}
 
 
-def _order(col: Any, key: SortKey) -> Any:
+def _order(col: Any, key: SortKey, binned: bool) -> Any:
     """Empty values sort last both ways. A column that cannot hold NULL among live records (a system
     stamp, or a required field: data is checked before `required` is switched on) needs no NULLS
     clause, which lets PostgreSQL read an index backwards for descending sorts."""
     term = col.desc() if key.descending else col.asc()
-    if key.field.key in NOT_NULL_SYSTEM or key.field.cfg.required:
+    if key.field.key in NOT_NULL_SYSTEM or (key.field.cfg.required and not binned):  # binned rows are not re-checked
         return term
     return term.nulls_last()
 
@@ -163,7 +163,7 @@ def build_select(entity: CompiledEntity, q: ListQuery, *, binned: bool = False) 
     stmt = _filtered(entity, q, select(table), binned)
     if q.after is not None:
         stmt = stmt.where(_after(table, q.sort, *q.after))
-    order = [_order(table.c[k.field.key], k) for k in q.sort]
+    order = [_order(table.c[k.field.key], k, binned) for k in q.sort]
     return stmt.order_by(*order, table.c.id.asc()).limit(q.limit + 1)
 
 

@@ -261,3 +261,29 @@ async def test_session_login_and_logout(anon, admin):
     assert (await anon.get("/api/v1/auth/me")).json()["is_admin"] is True
     await anon.post("/api/v1/auth/logout")
     assert (await anon.get("/api/v1/auth/me")).status_code == 401
+
+
+async def test_ids_beyond_64_bits_are_refused_everywhere(client):
+    await make_app(client)
+    huge = 2**64
+    assert (await client.get(f"{LEADS}/{huge}")).status_code == 422
+    assert (await client.delete(f"/api/v1/auth/tokens/{huge}")).status_code == 422
+
+
+async def test_bin_sorts_empty_values_last_even_for_fields_made_required_later(client):
+    await make_app(client)
+    for phone in ("+86 3", None, "+86 1"):
+        lead = (await client.post(LEADS, json={"name": "x", "phone": phone})).json()
+        await client.delete(f"{LEADS}/{lead['id']}")
+    definition = (await client.get("/api/v1/meta/apps/crm/entities/lead")).json()
+    next(f for f in definition["fields"] if f["key"] == "phone")["required"] = True
+    assert (await client.put("/api/v1/meta/apps/crm/entities/lead", json=definition)).status_code == 200
+    seen, cursor = [], None
+    while True:
+        page = (
+            await client.get(f"{LEADS}/trash", params={"sort": "phone", "limit": 1} | ({"cursor": cursor} if cursor else {}))
+        ).json()
+        seen += [r["phone"] for r in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert seen == ["+86 1", "+86 3", None]

@@ -43,3 +43,18 @@ async def test_stamps_come_from_the_injected_clock(client, clock):
     clock.advance(timedelta(minutes=5))
     updated = (await client.patch(f"{LEADS}/{lead['id']}", json={"name": "B"})).json()
     assert lead["created_at"] == "2026-11-23T09:00:00Z" and updated["updated_at"] == "2026-11-23T09:05:00Z"
+
+
+async def test_expired_idempotency_keys_are_cleaned_up(client, ctx, clock):
+    from sqlalchemy import select
+
+    from engine.records.tables import idempotency_keys
+
+    await make_app(client)
+    for n in range(3):
+        await client.post(LEADS, json={"name": "A"}, headers={"Idempotency-Key": f"old-{n}"})
+    clock.advance(timedelta(days=2))
+    await client.post(LEADS, json={"name": "B"}, headers={"Idempotency-Key": "new"})
+    async with ctx.db.read() as conn:
+        kept = (await conn.execute(select(idempotency_keys.c.key))).scalars().all()
+    assert kept == ["new"]
