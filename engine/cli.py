@@ -22,10 +22,11 @@ def _context():  # type: ignore[no-untyped-def]
 
 @app.command()
 def migrate() -> None:
-    """Create or upgrade the engine's system tables (user entities are managed at run time)."""
-    from engine.core.migrate import upgrade
+    """Create or upgrade the engine's system tables and add the built-in roles (user entities are
+    managed at run time)."""
+    from engine.setup import prepare_database
 
-    upgrade(get_settings().database_url)
+    prepare_database(get_settings().database_url)
     typer.echo("database is at the newest revision", err=True)
 
 

@@ -19,8 +19,8 @@ from engine.api.app import create_app
 from engine.api.context import Context
 from engine.core.clock import Clock
 from engine.core.db import Database
-from engine.core.migrate import upgrade
 from engine.core.settings import Settings
+from engine.setup import prepare_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -43,7 +43,7 @@ async def _pg(sql: str) -> None:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tpl") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
+    prepare_database(f"sqlite+aiosqlite:///{path}")
     return path
 
 
@@ -51,7 +51,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_template() -> Iterator[str]:
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{TEMPLATE}"'))
     asyncio.run(_pg(f'CREATE DATABASE "{TEMPLATE}"'))
-    upgrade(make_url(PG_URL or "").set(database=TEMPLATE).render_as_string(hide_password=False))
+    prepare_database(make_url(PG_URL or "").set(database=TEMPLATE).render_as_string(hide_password=False))
     yield TEMPLATE
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from engine.api.context import Context, ctx
-from engine.core.actor import Actor
+from engine.auth.policy import Access
 from engine.core.errors import Unauthorized
 
 
-async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -> Actor:
+async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -> Access:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -28,5 +28,5 @@ async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -
     raise Unauthorized("authenticate with 'Authorization: Bearer <token>' or sign in")
 
 
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+CurrentActor = Annotated[Access, Depends(current_actor)]
 Ctx = Annotated[Context, Depends(ctx)]

@@ -14,6 +14,7 @@ from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.params import MAX_ID, IdPath
 from engine.api.versions import parse_if_match
+from engine.auth.policy import Access, scope
 from engine.core.errors import BadRequest, ErrorCollector
 from engine.records import idempotency
 from engine.records.query import parse_list_query
@@ -34,11 +35,11 @@ def _record(body: Any, status: int = 200) -> Response:
     return json_response(body, status, headers={"ETag": f'"{version}"'} if isinstance(version, int) else None)
 
 
-async def _list(c: Ctx, app: str, entity: str, binned: bool, **params: Any) -> Response:
+async def _list(c: Ctx, actor: Access, app: str, entity: str, binned: bool, **params: Any) -> Response:
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-        q = parse_list_query(e, **params)
-        return json_response(await c.reader.list(conn, e, q, binned=binned))
+        q = parse_list_query(e, **params, hidden=scope(actor, e, "read").hidden)
+        return json_response(await c.reader.list(conn, actor, e, q, binned=binned))
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -52,7 +53,18 @@ async def list_records(
 ) -> Response:  # fmt: skip
     """A page of live records: `filter` (JSON condition), `sort` (-budget,name), cursor paging."""
     return await _list(
-        c, app, entity, False, filter=filter, sort=sort, limit=limit, cursor=cursor, fields=fields, expand=expand, count=count
+        c,
+        actor,
+        app,
+        entity,
+        False,
+        filter=filter,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        fields=fields,
+        expand=expand,
+        count=count,
     )
 
 
@@ -63,7 +75,7 @@ async def list_trash(
 ) -> Response:  # fmt: skip
     """The recycle bin: deleted records, restorable until purged."""
     return await _list(
-        c, app, entity, True, filter=filter, sort=sort, limit=limit, cursor=cursor, fields=None, expand=None, count=count
+        c, actor, app, entity, True, filter=filter, sort=sort, limit=limit, cursor=cursor, fields=None, expand=None, count=count
     )
 
 
@@ -149,8 +161,11 @@ async def get_record(
 ) -> Response:
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-        q = parse_list_query(e, filter=None, sort=None, limit=1, cursor=None, fields=fields, expand=expand, count=False)
-        return _record(await c.reader.get(conn, e, rid, q.fields, q.expand))
+        hidden = scope(actor, e, "read").hidden
+        q = parse_list_query(
+            e, filter=None, sort=None, limit=1, cursor=None, fields=fields, expand=expand, count=False, hidden=hidden
+        )
+        return _record(await c.reader.get(conn, actor, e, rid, q.fields, q.expand))
 
 
 @router.patch("/{app}/{entity}/{rid}")

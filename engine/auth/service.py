@@ -6,14 +6,17 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.auth.tables import api_tokens, users
+from engine.auth.access import load_access
+from engine.auth.policy import Access
+from engine.auth.roles import BUILTIN_ROLES
+from engine.auth.tables import api_tokens, roles, user_roles, users
 from engine.core.actor import Actor
 from engine.core.clock import Clock
 from engine.core.db import Database
@@ -32,7 +35,7 @@ def token_hash(token: str) -> str:
 @dataclass
 class AuthService:
     clock: Clock
-    _cache: dict[str, tuple[float, Actor, datetime | None]] = field(default_factory=dict)
+    _cache: dict[str, tuple[float, Access, datetime | None]] = field(default_factory=dict)
 
     async def create_user(
         self, conn: AsyncConnection, email: str, name: str = "", password: str | None = None, is_admin: bool = False
@@ -85,7 +88,7 @@ class AuthService:
         tid = (await conn.execute(insert(api_tokens).values(**values).returning(api_tokens.c.id))).scalar_one()
         return token, _token_json({"id": tid, **values, "revoked_at": None})
 
-    async def authenticate(self, db: Database, token: str) -> Actor | None:
+    async def authenticate(self, db: Database, token: str) -> Access | None:
         """The actor a bearer token stands for, or None. Answers repeat calls from a cache for a few
         seconds (a revocation in this process applies at once, in another within CACHE_SECONDS);
         notes the token's use at most once an hour, so a busy integration's reads stay reads."""
@@ -104,8 +107,9 @@ class AuthService:
                 await conn.execute(stamp)
         return actor
 
-    async def _token_actor(self, conn: AsyncConnection, token: str) -> tuple[Actor | None, datetime | None, datetime | None]:
-        columns = (api_tokens.c.id, api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.last_used_at)
+    async def _token_actor(self, conn: AsyncConnection, token: str) -> tuple[Access | None, datetime | None, datetime | None]:
+        t = api_tokens
+        columns = (t.c.id, t.c.expires_at, t.c.revoked_at, t.c.last_used_at, t.c.read_only, t.c.apps)
         row = (
             await conn.execute(
                 select(*columns, users.c.id.label("uid"), users.c.is_admin)
@@ -115,13 +119,20 @@ class AuthService:
         ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= self.clock.now()):
             return None, None, None
-        return Actor(user_id=row.uid, token_id=row.id, is_admin=row.is_admin, source="api"), row.last_used_at, row.expires_at
+        access = await load_access(
+            conn, row.uid, row.is_admin, source="api", token_id=row.id, token_read_only=row.read_only, token_apps=row.apps
+        )
+        return access, row.last_used_at, row.expires_at
 
-    async def actor_for_user(self, conn: AsyncConnection, user_id: int) -> Actor | None:
+    async def actor_for_user(self, conn: AsyncConnection, user_id: int) -> Access | None:
         row = (
             await conn.execute(select(users.c.id, users.c.is_admin).where(users.c.id == user_id, users.c.active.is_(True)))
         ).first()
-        return None if row is None else Actor(user_id=row.id, is_admin=row.is_admin, source="ui")
+        return None if row is None else await load_access(conn, row.id, row.is_admin, source="ui")
+
+    def forget_cached(self) -> None:
+        """Drop cached accesses (after a change of roles, teams or users in this process)."""
+        self._cache.clear()
 
     async def list_tokens(self, conn: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
         rows = (await conn.execute(select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id))).all()
@@ -140,3 +151,29 @@ class AuthService:
 
 def _token_json(m: Any) -> dict[str, Any]:
     return {k: m.get(k) for k in ("id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")}
+
+
+async def ensure_builtin_roles(conn: AsyncConnection) -> None:
+    """Add the built-in roles an installation starts with, if missing (never overwrites edits)."""
+    have = set((await conn.execute(select(roles.c.key))).scalars())
+    now = datetime.now(UTC)
+    for role in BUILTIN_ROLES:
+        if role.key not in have:
+            values = {
+                "key": role.key,
+                "definition": role.model_dump(mode="json"),
+                "builtin": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            await conn.execute(insert(roles).values(**values))
+
+
+async def grant_role(conn: AsyncConnection, user_id: int, role_key: str) -> None:
+    role_id = (await conn.execute(select(roles.c.id).where(roles.c.key == role_key))).scalar_one_or_none()
+    if role_id is None:
+        raise NotFound(f"no role {role_key!r}")
+    if not (
+        await conn.execute(select(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role_id == role_id))
+    ).first():
+        await conn.execute(insert(user_roles).values(user_id=user_id, role_id=role_id))

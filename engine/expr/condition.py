@@ -57,15 +57,29 @@ class Not:
 Node = Compare | Group | Not
 
 
-def parse_condition(doc: Any, entity: CompiledEntity, errors: ErrorCollector, path: str = "") -> Node | None:
-    """Parse and type-check a condition; problems go to `errors` with JSON paths under `path`."""
-    budget = [MAX_NODES]
-    return _parse(doc, entity, errors, path, 0, budget)
+def parse_condition(
+    doc: Any, entity: CompiledEntity, errors: ErrorCollector, path: str = "", hidden: frozenset[str] = frozenset()
+) -> Node | None:
+    """Parse and type-check a condition; problems go to `errors` with JSON paths under `path`.
+    Fields in `hidden` (the caller's field mask) are treated as unknown."""
+    return _Parser(entity, errors, hidden).node(doc, path, 0)
 
 
-def _parse(doc: Any, entity: CompiledEntity, errors: ErrorCollector, path: str, depth: int, budget: list[int]) -> Node | None:
-    budget[0] -= 1
-    if depth > MAX_DEPTH or budget[0] < 0:
+@dataclass
+class _Parser:
+    entity: CompiledEntity
+    errors: ErrorCollector
+    hidden: frozenset[str]
+    budget: int = MAX_NODES
+
+    def node(self, doc: Any, path: str, depth: int) -> Node | None:
+        return _parse(doc, self, path, depth)
+
+
+def _parse(doc: Any, p: _Parser, path: str, depth: int) -> Node | None:
+    errors = p.errors
+    p.budget -= 1
+    if depth > MAX_DEPTH or p.budget < 0:
         errors.add(path, "too_complex", f"conditions may nest {MAX_DEPTH} levels and hold {MAX_NODES} nodes at most")
         return None
     if not isinstance(doc, dict):
@@ -78,23 +92,24 @@ def _parse(doc: Any, entity: CompiledEntity, errors: ErrorCollector, path: str, 
             return None
         kind = groups[0]
         if kind == "not":
-            inner = _parse(doc["not"], entity, errors, f"{path}/not", depth + 1, budget)
+            inner = p.node(doc["not"], f"{path}/not", depth + 1)
             return None if inner is None else Not(inner)
         if not isinstance(doc[kind], list) or not doc[kind]:
             errors.add(f"{path}/{kind}", "type", f"{kind!r} takes a non-empty list of conditions")
             return None
-        items = [_parse(c, entity, errors, f"{path}/{kind}/{i}", depth + 1, budget) for i, c in enumerate(doc[kind])]
+        items = [p.node(c, f"{path}/{kind}/{i}", depth + 1) for i, c in enumerate(doc[kind])]
         return Group(kind, tuple(i for i in items if i is not None))
-    return _compare(doc, entity, errors, path)
+    return _compare(doc, p, path)
 
 
-def _compare(doc: dict[str, Any], entity: CompiledEntity, errors: ErrorCollector, path: str) -> Node | None:
+def _compare(doc: dict[str, Any], p: _Parser, path: str) -> Node | None:
+    entity, errors = p.entity, p.errors
     unknown = set(doc) - {"field", "op", "value"}
     if unknown:
         errors.add(path, "shape", f"unexpected keys {sorted(unknown)}; a comparison has field, op and value")
         return None
     key, op = doc.get("field"), doc.get("op")
-    f = resolve(entity, key) if isinstance(key, str) else None
+    f = resolve(entity, key, p.hidden) if isinstance(key, str) else None
     if f is None:
         errors.add(f"{path}/field", "unknown_field", f"unknown field {str(key)[:100]!r}")
         return None

@@ -24,6 +24,9 @@ def _system_fields() -> dict[str, BoundField]:
 SYSTEM_FIELDS = _system_fields()
 
 
-def resolve(entity: CompiledEntity, key: str) -> BoundField | None:
-    """A field of the entity by key, or a system field; None when there is no such field."""
+def resolve(entity: CompiledEntity, key: str, hidden: frozenset[str] = frozenset()) -> BoundField | None:
+    """A field of the entity by key, or a system field; None when there is no such field or it is
+    hidden from the caller (a hidden field answers exactly like a missing one: no inference)."""
+    if key in hidden:
+        return None
     return entity.fields.get(key) or SYSTEM_FIELDS.get(key)

@@ -53,7 +53,9 @@ def parse_list_query(
     fields: str | None,
     expand: str | None,
     count: bool,
+    hidden: frozenset[str] = frozenset(),
 ) -> ListQuery:
+    """Parse list parameters; fields in `hidden` (the caller's field mask) answer as unknown."""
     errors = ErrorCollector()
     condition = None
     if filter:
@@ -61,20 +63,20 @@ def parse_list_query(
             doc = json.loads(filter)
         except (ValueError, RecursionError):
             raise BadRequest("filter is not valid JSON") from None
-        condition = parse_condition(doc, entity, errors, "/filter")
-    keys = _sort_keys(entity, sort or "", errors)
-    selected = _names(entity, fields, errors, "/fields") if fields else None
-    expanded = _names(entity, expand, errors, "/expand", relations_only=True) if expand else []
+        condition = parse_condition(doc, entity, errors, "/filter", hidden)
+    keys = _sort_keys(entity, sort or "", errors, hidden)
+    selected = _names(entity, fields, errors, "/fields", hidden) if fields else None
+    expanded = _names(entity, expand, errors, "/expand", hidden, relations_only=True) if expand else []
     errors.raise_if_any("The list query has errors")
     sort_text = ",".join(("-" if k.descending else "") + k.field.key for k in keys)
     return ListQuery(condition, keys, sort_text, limit, _decode_cursor(cursor, keys, sort_text), selected, expanded, count)
 
 
-def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector) -> list[SortKey]:
+def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector, hidden: frozenset[str]) -> list[SortKey]:
     keys = []
     for i, part in enumerate(p.strip() for p in sort.split(",") if p.strip()):
         name = part.removeprefix("-")
-        f = resolve(entity, name)
+        f = resolve(entity, name, hidden)
         if f is None or f.cfg.type in UNSORTABLE or name == "id":
             why = (
                 "unknown field"
@@ -91,14 +93,16 @@ def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector) -> lis
     return keys
 
 
-def _names(entity: CompiledEntity, text: str, errors: ErrorCollector, path: str, relations_only: bool = False) -> list[str]:
+def _names(
+    entity: CompiledEntity, text: str, errors: ErrorCollector, path: str, hidden: frozenset[str], relations_only: bool = False
+) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     system = {"id", "version", "created_at", "updated_at", "created_by", "updated_by", "owner", "deleted_at"}
     for i, n in enumerate(names):
-        f = entity.fields.get(n)
+        f = None if n in hidden else entity.fields.get(n)
         if relations_only and (f is None or f.cfg.type != "relation"):
             errors.add(f"{path}/{i}", "invalid_expand", f"{n[:100]!r} is not a relation field")
-        elif not relations_only and f is None and n not in system:
+        elif not relations_only and f is None and (n not in system or n in hidden):
             errors.add(f"{path}/{i}", "unknown_field", f"{n[:100]!r} is not a field")
     return names
 

@@ -11,10 +11,13 @@ from engine.schema.model import CompiledEntity
 SYSTEM_OUT = ("version", "created_at", "updated_at", "created_by", "updated_by", "owner", "deleted_at")
 
 
-def record_json(entity: CompiledEntity, row: Any, only: Iterable[str] | None = None) -> dict[str, Any]:
-    """A row (or a mapping of column values) as the API's flat JSON record."""
+def record_json(
+    entity: CompiledEntity, row: Any, only: Iterable[str] | None = None, hidden: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A row (or a mapping of column values) as the API's flat JSON record: the fields in `only`
+    (default all), never those in `hidden` (the caller's field mask)."""
     m = row if isinstance(row, dict) else row._mapping
-    keys = list(entity.fields) if only is None else [k for k in only if k in entity.fields]
+    keys = [k for k in (entity.fields if only is None else only) if k in entity.fields and k not in hidden]
     out: dict[str, Any] = {"id": m["id"]}
     for key in keys:
         value = m[key]

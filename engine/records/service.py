@@ -13,12 +13,14 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.core.actor import SYSTEM, Actor
+from engine.auth.policy import Access, Scope, scope
+from engine.core.actor import SYSTEM
 from engine.core.clock import Clock
-from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, NotFound, ValidationFailed
+from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from engine.records import sequences
 from engine.records.events import emit
 from engine.records.integrity import check_references, check_unique
+from engine.records.reads import scoped
 from engine.records.serialize import record_json
 from engine.records.validation import validate_input
 from engine.schema.model import CompiledEntity
@@ -33,15 +35,21 @@ class RecordService:
     clock: Clock
 
     # -- create ----------------------------------------------------------------------------------
-    async def create(self, conn: AsyncConnection, entity: CompiledEntity, data: Any, actor: Actor) -> dict[str, Any]:
+    async def create(self, conn: AsyncConnection, entity: CompiledEntity, data: Any, actor: Access) -> dict[str, Any]:
         return (await self.create_many(conn, entity, [data], actor, paths=[""]))[0]
 
     async def create_many(
-        self, conn: AsyncConnection, entity: CompiledEntity, items: list[Any], actor: Actor, paths: list[str] | None = None
+        self, conn: AsyncConnection, entity: CompiledEntity, items: list[Any], actor: Access, paths: list[str] | None = None
     ) -> list[dict[str, Any]]:
         paths = paths or [f"/items/{i}" for i in range(len(items))]
+        s = scope(actor, entity, "create")
+        if not s.allowed:
+            raise Forbidden(f"you may not create {entity.key} records")
         errors = ErrorCollector()
-        batch = [validate_input(entity, item, actor, errors, partial=False, path=p) for item, p in zip(items, paths, strict=True)]
+        batch = [
+            validate_input(entity, item, actor, errors, partial=False, path=p, scope=s)
+            for item, p in zip(items, paths, strict=True)
+        ]
         await check_references(conn, self.store, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [None] * len(batch), errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
@@ -61,7 +69,7 @@ class RecordService:
         # The values are the parsed ones just written: no need to read them back from the database.
         records = [record_json(entity, r) for r in rows]
         await emit(conn, self.clock, entity, actor, "created", [(r["id"], None, r) for r in records])
-        return records
+        return [_masked(r, s) for r in records]
 
     async def _number(self, conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> None:
         for key, f in entity.fields.items():
@@ -77,7 +85,7 @@ class RecordService:
         entity: CompiledEntity,
         rid: int,
         data: Any,
-        actor: Actor,
+        actor: Access,
         expected_version: int | None = None,
     ) -> dict[str, Any]:
         return (await self.update_many(conn, entity, [(rid, data, expected_version)], actor, paths=[""]))[0]
@@ -87,34 +95,37 @@ class RecordService:
         conn: AsyncConnection,
         entity: CompiledEntity,
         items: list[tuple[int, Any, int | None]],
-        actor: Actor,
+        actor: Access,
         paths: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         paths = paths or [f"/items/{i}" for i in range(len(items))]
-        current = await self._load(conn, entity, [rid for rid, _, _ in items], lock=True)
+        s = scope(actor, entity, "update")
+        current = await self._load(conn, entity, [rid for rid, _, _ in items], lock=True, scope=s)
         errors = ErrorCollector()
         batch = []
         for (rid, data, expected), path in zip(items, paths, strict=True):
             row = current.get(rid)
             if row is None:
-                if path == "":  # a single PATCH: the record itself is what is missing
-                    raise NotFound(f"{entity.key} record {rid} not found")
-                errors.add(path + "/id", "not_found", f"{entity.key} record {rid} not found")
+                refusal = await self._refusal(conn, actor, entity, rid, "change")
+                if path == "":  # a single PATCH: the record itself is what is refused
+                    raise refusal
+                errors.add(path + "/id", "forbidden" if isinstance(refusal, Forbidden) else "not_found", refusal.detail)
             elif expected is not None and expected != row.version:
                 raise Conflict(
                     f"{entity.key} record {rid} was changed by someone else (version {row.version}, you sent {expected})",
                     current_version=row.version, id=rid,
                 )  # fmt: skip
-            batch.append(validate_input(entity, data, actor, errors, partial=True, path=path))
+            batch.append(validate_input(entity, data, actor, errors, partial=True, path=path, scope=s))
         await check_references(conn, self.store, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [rid for rid, _, _ in items], errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
         return [
-            await self._write(conn, entity, current[rid], values, actor) for (rid, _, _), values in zip(items, batch, strict=True)
+            _masked(await self._write(conn, entity, current[rid], values, actor), s)
+            for (rid, _, _), values in zip(items, batch, strict=True)
         ]
 
     async def _write(
-        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Actor
+        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Access
     ) -> dict[str, Any]:
         before = record_json(entity, row)
         changed = {k: v for k, v in values.items() if row._mapping[k] != v}
@@ -125,7 +136,7 @@ class RecordService:
         return after
 
     async def _bump(
-        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Actor
+        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Access
     ) -> dict[str, Any]:
         """Write values and a new version, guarded by the version read (no lost update)."""
         t = entity.table
@@ -142,32 +153,32 @@ class RecordService:
 
     # -- delete, restore, purge ------------------------------------------------------------------
     async def delete(
-        self,
-        conn: AsyncConnection,
-        entity: CompiledEntity,
-        rid: int,
-        actor: Actor,
-        expected_version: int | None = None,
-        depth: int = 0,
+        self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Access, expected_version: int | None = None
     ) -> None:
         """Move a record to the recycle bin, applying each referring relation's on_delete."""
-        row = (await self._load(conn, entity, [rid], lock=True)).get(rid)
+        s = scope(actor, entity, "delete")
+        row = (await self._load(conn, entity, [rid], lock=True, scope=s)).get(rid)
         if row is None:
-            raise NotFound(f"{entity.key} record {rid} not found")
+            raise await self._refusal(conn, actor, entity, rid, "delete")
         if expected_version is not None and expected_version != row.version:
             raise Conflict(f"{entity.key} record {rid} was changed by someone else", current_version=row.version, id=rid)
-        await self._detach(conn, entity, rid, actor, depth, live_only=True)
+        await self._bin(conn, entity, row, actor, depth=0)
+
+    async def _bin(self, conn: AsyncConnection, entity: CompiledEntity, row: Any, actor: Access, depth: int) -> None:
+        # Cascades are effects of the definition (like a foreign key's), not of the caller's rights.
+        await self._detach(conn, entity, row.id, actor, depth, live_only=True)
         before = record_json(entity, row)
         await self._bump(conn, entity, row, {"deleted_at": self.clock.now()}, actor)
-        await emit(conn, self.clock, entity, actor, "deleted", [(rid, before, None)])
+        await emit(conn, self.clock, entity, actor, "deleted", [(row.id, before, None)])
 
-    async def restore(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor) -> dict[str, Any]:
+    async def restore(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Access) -> dict[str, Any]:
         """Bring a binned record back, if it still fits the entity as it is defined today."""
-        row = await self._binned(conn, entity, rid)
+        s = scope(actor, entity, "delete")
+        row = await self._binned(conn, entity, rid, s)
         await self._check_restorable(conn, entity, row)
         after = await self._bump(conn, entity, row, {"deleted_at": None}, actor)
         await emit(conn, self.clock, entity, actor, "restored", [(rid, None, after)])
-        return after
+        return _masked(after, s)
 
     async def _check_restorable(self, conn: AsyncConnection, entity: CompiledEntity, row: Any) -> None:
         errors = ErrorCollector()
@@ -182,15 +193,18 @@ class RecordService:
             )
             raise Conflict(detail, errors=errors.errors)
 
-    async def purge(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor, depth: int = 0) -> None:
+    async def purge(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Access) -> None:
         """Delete a binned record for good."""
-        row = await self._binned(conn, entity, rid)
-        await self._detach(conn, entity, rid, actor, depth, live_only=False)
-        await conn.execute(delete(entity.table).where(entity.table.c.id == rid))
-        await emit(conn, self.clock, entity, actor, "purged", [(rid, record_json(entity, row), None)])
+        row = await self._binned(conn, entity, rid, scope(actor, entity, "delete"))
+        await self._purge(conn, entity, row, actor, depth=0)
+
+    async def _purge(self, conn: AsyncConnection, entity: CompiledEntity, row: Any, actor: Access, depth: int) -> None:
+        await self._detach(conn, entity, row.id, actor, depth, live_only=False)
+        await conn.execute(delete(entity.table).where(entity.table.c.id == row.id))
+        await emit(conn, self.clock, entity, actor, "purged", [(row.id, record_json(entity, row), None)])
 
     async def _detach(
-        self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Actor, depth: int, live_only: bool
+        self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Access, depth: int, live_only: bool
     ) -> None:
         if depth >= MAX_CASCADE:
             raise Conflict(f"deleting would cascade more than {MAX_CASCADE} levels deep; delete the dependent records first")
@@ -209,13 +223,13 @@ class RecordService:
                 if rule == "set_null":
                     await self._write(conn, other, ref, {f.key: None}, actor)
                 elif ref.deleted_at is None:
-                    await self.delete(conn, other, ref.id, actor, depth=depth + 1)
+                    await self._bin(conn, other, ref, actor, depth + 1)
                 else:
-                    await self.purge(conn, other, ref.id, actor, depth=depth + 1)
+                    await self._purge(conn, other, ref, actor, depth + 1)
 
     # -- bulk ------------------------------------------------------------------------------------
     async def upsert_many(
-        self, conn: AsyncConnection, entity: CompiledEntity, items: list[Any], match_on: str, actor: Actor
+        self, conn: AsyncConnection, entity: CompiledEntity, items: list[Any], match_on: str, actor: Access
     ) -> list[dict[str, Any]]:
         """Create or update by a unique field, all or nothing; results in item order."""
         f = entity.fields.get(match_on)
@@ -253,16 +267,30 @@ class RecordService:
         return [results[i] for i in range(len(items))]
 
     # -- loading ---------------------------------------------------------------------------------
-    async def _load(self, conn: AsyncConnection, entity: CompiledEntity, ids: list[int], lock: bool) -> dict[int, Any]:
+    async def _load(
+        self, conn: AsyncConnection, entity: CompiledEntity, ids: list[int], lock: bool, scope: Scope | None = None
+    ) -> dict[int, Any]:
+        """Live rows by id, within `scope` when given (None: internal, e.g. upsert matching)."""
         t = entity.table
         query = select(t).where(t.c.id.in_(ids), t.c.deleted_at.is_(None))
+        if scope is not None:
+            query = scoped(query, scope)
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()
         return {r.id: r for r in (await conn.execute(query)).all()}
 
-    async def _binned(self, conn: AsyncConnection, entity: CompiledEntity, rid: int) -> Any:
+    async def _refusal(self, conn: AsyncConnection, actor: Access, entity: CompiledEntity, rid: int, verb: str) -> Exception:
+        """Why a record is out of reach: 403 if the caller can see it, else 404 (BOLA: existence of
+        records they may not read never leaks)."""
         t = entity.table
-        query = select(t).where(t.c.id == rid, t.c.deleted_at.is_not(None))
+        query = scoped(select(t.c.id).where(t.c.id == rid, t.c.deleted_at.is_(None)), scope(actor, entity, "read"))
+        if (await conn.execute(query)).first() is not None:
+            return Forbidden(f"you may not {verb} {entity.key} record {rid}")
+        return NotFound(f"{entity.key} record {rid} not found")
+
+    async def _binned(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, s: Scope) -> Any:
+        t = entity.table
+        query = scoped(select(t).where(t.c.id == rid, t.c.deleted_at.is_not(None)), s)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = (await conn.execute(query)).first()
@@ -279,3 +307,8 @@ async def _insert(conn: AsyncConnection, entity: CompiledEntity, rows: list[dict
         # writer and AUTOINCREMENT, ids rise in input order, so sorting them restores it.
         return sorted((await conn.execute(insert(table).returning(table.c.id), rows)).scalars())
     return list((await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)).scalars())
+
+
+def _masked(record: dict[str, Any], s: Scope) -> dict[str, Any]:
+    """What the caller may see of a record it just wrote."""
+    return {k: v for k, v in record.items() if k not in s.hidden} if s.hidden else record

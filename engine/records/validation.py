@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.auth.policy import Scope
 from engine.core.actor import Actor
 from engine.core.errors import ErrorCollector, pointer
 from engine.schema.field_types import InvalidValue
@@ -14,18 +15,25 @@ TRUSTED_SOURCES = {"rule", "process", "system", "import"}
 
 
 def validate_input(
-    entity: CompiledEntity, data: Any, actor: Actor, errors: ErrorCollector, *, partial: bool, path: str = ""
-) -> dict[str, Any]:
-    """Parse a create (partial=False) or update (partial=True) payload into column values."""
+    entity: CompiledEntity, data: Any, actor: Actor, errors: ErrorCollector, *, partial: bool, path: str = "",
+    scope: Scope | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Parse a create (partial=False) or update (partial=True) payload into column values. With a
+    scope, its hidden fields answer as unknown, its read-only fields refuse writes, and the owner
+    may be set to someone else only with the assign right (no mass assignment)."""
+    hidden = scope.hidden if scope else frozenset()
+    locked = scope.read_only if scope else frozenset()
     if not isinstance(data, dict):
         errors.add(path, "type", "a record must be a JSON object")
         return {}
     values: dict[str, Any] = {}
     for key, raw in data.items():
-        f = entity.fields.get(key)
+        f = None if key in hidden else entity.fields.get(key)
         if f is None:
             _non_field(entity, key, raw, values, errors, path)
-        elif f.type.generated or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
+            if key == "owner" and scope is not None and not scope.rights.assign and raw != actor.user_id:
+                errors.add(path + "/owner", "read_only", "you may not assign records to someone else")
+        elif f.type.generated or key in locked or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
             errors.add(path + pointer(key), "read_only", f"{key!r} is read-only")
         elif raw is None:
             if f.cfg.required:

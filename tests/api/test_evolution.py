@@ -2,6 +2,7 @@
 
 import copy
 
+from engine.auth.service import grant_role
 from tests.factories import LEAD, make_app
 
 META = "/api/v1/meta/apps/crm/entities/lead"
@@ -209,6 +210,7 @@ async def test_non_admins_cannot_change_definitions(client, ctx):
     await make_app(client)
     async with ctx.db.write() as conn:
         uid = await ctx.auth.create_user(conn, "rep@example.com", "Rep")
+        await grant_role(conn, uid, "member")
         token, _ = await ctx.auth.create_token(conn, uid)
     headers = {"Authorization": f"Bearer {token}"}
     r = await client.put(META, json=await _definition(client), headers=headers)

@@ -15,7 +15,7 @@ import warnings
 
 from sqlalchemy.exc import SAWarning
 
-from engine.core.migrate import upgrade
+from engine.setup import prepare_database
 from tests.benchmarks import backends, lists, records
 from tests.benchmarks.backends import Backend
 from tests.benchmarks.measure import Section
@@ -39,7 +39,7 @@ async def run_backend(backend: Backend, sizes: Sizes) -> Section:
 def run(name: str, backend: Backend, sizes: Sizes) -> None:
     section(f"{name}: {sizes.rows:,} records ({backend.url.split('://')[0]})")
     started = time.perf_counter()
-    upgrade(backend.url)  # alembic runs its own event loop: before ours
+    prepare_database(backend.url)  # alembic runs its own event loop: before ours
     report = asyncio.run(run_backend(backend, sizes))
     print(f"\n{table(report.metrics)}\n")
     print("ratio = product cost / baseline cost (time per op, or latency); baseline = raw SQLAlchemy Core, same table")

@@ -21,7 +21,7 @@ from sqlalchemy import delete, text
 
 from engine.api.app import create_app
 from engine.api.context import Context
-from engine.core.actor import Actor
+from engine.auth.policy import Access
 from engine.core.db import Database
 from engine.core.settings import Settings
 from engine.schema.model import CompiledEntity
@@ -69,7 +69,7 @@ class Bench:
 
     ctx: Context
     entity: CompiledEntity
-    actor: Actor
+    actor: Access
     http: httpx.AsyncClient
     sizes: Sizes
 
@@ -130,7 +130,7 @@ async def open_bench(url: str, work_dir: Path, sizes: Sizes) -> AsyncIterator[Be
         async with ctx.db.write() as conn:
             uid, _ = await ctx.auth.ensure_admin(conn, "bench@example.com", "benchmark password 1")
             token, info = await ctx.auth.create_token(conn, uid, "bench")
-            actor = Actor(user_id=uid, token_id=info["id"], is_admin=True, source="api")
+            actor = Access(user_id=uid, token_id=info["id"], is_admin=True, source="api")
             await ctx.schema.create_app(conn, APP, {"en": "Benchmark"}, None)
             entity = await ctx.schema.create_entity(conn, APP, CUSTOMER, actor)
         transport = httpx.ASGITransport(app=create_app(settings, ctx))
