@@ -62,7 +62,7 @@ def _parse(b: Bench, case: ListCase) -> Any:
 def product_page(b: Bench, case: ListCase) -> Step:
     async def step(_: int) -> list[int]:
         async with b.ctx.db.read() as conn:
-            page = await b.ctx.reader.list(conn, b.entity, _parse(b, case))
+            page = await b.ctx.reader.list(conn, b.actor, b.entity, _parse(b, case))
         return [r["id"] for r in page["items"]]
 
     return step
