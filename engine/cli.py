@@ -101,9 +101,10 @@ def create_token(email: str, name: Annotated[str, typer.Option(help="A name to r
 @app.command()
 def schemas(out: Annotated[str, typer.Option(help="Folder to write the JSON Schemas to")] = "docs/schemas") -> None:
     """Write the JSON Schemas of the definition formats (docs/schemas/*.schema.json)."""
+    from engine.definition_schemas import all_schemas
     from engine.schema.jsonschema import write_schemas
 
-    for path in write_schemas(out):
+    for path in write_schemas(out, all_schemas()):
         typer.echo(path, err=True)
 
 

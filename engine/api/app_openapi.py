@@ -35,9 +35,9 @@ def _value(f: BoundField) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]} | described if schema else described
 
 
-def _schemas(e: CompiledEntity) -> dict[str, Any]:
+def _schemas(e: CompiledEntity, hidden: frozenset[str]) -> dict[str, Any]:
     name = _name(e)
-    props = {k: _value(f) for k, f in e.fields.items()}
+    props = {k: _value(f) for k, f in e.fields.items() if k not in hidden}
     # What an API client may send: not server-assigned numbers, not read-only fields.
     writable = {k: v for k, v in props.items() if not (e.fields[k].type.generated or e.fields[k].cfg.read_only)}
     required = [k for k in writable if e.fields[k].cfg.required and e.fields[k].cfg.default is None]
@@ -212,13 +212,14 @@ PROBLEM_SCHEMA = {
 }
 
 
-def app_openapi(app: dict[str, Any], entities: list[CompiledEntity]) -> dict[str, Any]:
+def app_openapi(app: dict[str, Any], entities: list[tuple[CompiledEntity, frozenset[str]]]) -> dict[str, Any]:
+    """The document for one caller: the entities they may read, without the fields hidden from them."""
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, Any] = {}
-    for e in entities:
-        schemas |= _schemas(e)
+    for e, hidden in entities:
+        schemas |= _schemas(e, hidden)
         paths |= _paths(app["key"], e)
-    stamp = hashlib.sha1(",".join(f"{e.key}:{e.version}" for e in entities).encode()).hexdigest()[:8]  # noqa: S324
+    stamp = hashlib.sha1(",".join(f"{e.key}:{e.version}:{sorted(h)}" for e, h in entities).encode()).hexdigest()[:8]  # noqa: S324
     return {
         "openapi": "3.1.0",
         "info": {

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine.audit.log import audit_record_events
 from engine.auth.service import AuthService
 from engine.core.clock import Clock
 from engine.core.db import Database
@@ -25,7 +26,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.schema = SchemaService(self.store, self.clock)
-        self.records = RecordService(self.store, self.clock)
+        self.records = RecordService(self.store, self.clock, hooks=(audit_record_events,))
         self.reader = RecordReader(self.store)
         self.auth = AuthService(self.clock)
 

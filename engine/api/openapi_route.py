@@ -1,4 +1,4 @@
-"""GET /api/v1/apps/{app}/openapi.json: the app's generated OpenAPI document."""
+"""GET /api/v1/apps/{app}/openapi.json: the app's OpenAPI document as the caller may use it."""
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -6,6 +6,7 @@ from starlette.responses import Response
 from engine.api.app_openapi import app_openapi
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response
+from engine.auth.policy import scope
 
 router = APIRouter(prefix="/api/v1/apps", tags=["records"])
 
@@ -14,4 +15,5 @@ router = APIRouter(prefix="/api/v1/apps", tags=["records"])
 async def openapi_document(app: str, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.read() as conn:
         info = await c.schema.get_app(conn, app)
-        return json_response(app_openapi(info, await c.store.list(conn, app)))
+        readable = [(e, s.hidden) for e in await c.store.list(conn, app) if (s := scope(actor, e, "read")).allowed]
+        return json_response(app_openapi(info, readable))

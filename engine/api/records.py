@@ -8,15 +8,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.params import MAX_ID, IdPath
 from engine.api.versions import parse_if_match
+from engine.audit import history
 from engine.auth.policy import Access, scope
 from engine.core.errors import BadRequest, ErrorCollector
 from engine.records import idempotency
+from engine.records.export import export_columns, export_csv
 from engine.records.query import parse_list_query
 
 router = APIRouter(prefix="/api/v1/apps", tags=["records"])
@@ -77,6 +79,32 @@ async def list_trash(
     return await _list(
         c, actor, app, entity, True, filter=filter, sort=sort, limit=limit, cursor=cursor, fields=None, expand=None, count=count
     )
+
+
+@router.get("/{app}/{entity}/export")
+async def export_records(
+    app: str, entity: str, c: Ctx, actor: CurrentActor,
+    format: Literal["csv"] = "csv", filter: str | None = None, sort: str | None = None, fields: str | None = None,
+) -> Response:  # fmt: skip
+    """Every record of the list view the caller may export, as CSV (UTF-8 with BOM for Excel)."""
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+    hidden = scope(actor, e, "read").hidden
+    q = parse_list_query(
+        e, filter=filter, sort=sort, limit=1, cursor=None, fields=fields, expand=None, count=False, hidden=hidden
+    )
+    export_columns(actor, e, q)  # refuses before the response starts
+    name = f"{app}-{entity}.csv"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(export_csv(c.db, actor, e, q), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/{app}/{entity}/{rid}/history")
+async def record_history(app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor) -> Response:
+    """The record's audit trail: who changed which field from what to what, and when."""
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        return json_response({"items": await history.record_history(conn, actor, e, rid)})
 
 
 @router.post("/{app}/{entity}", status_code=201)

@@ -7,6 +7,7 @@ writes nothing and reports every problem with its JSON path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from engine.core.actor import SYSTEM
 from engine.core.clock import Clock
 from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from engine.records import sequences
-from engine.records.events import emit
+from engine.records.events import Hook, emit
 from engine.records.integrity import check_references, check_unique
 from engine.records.reads import scoped
 from engine.records.serialize import record_json
@@ -33,6 +34,10 @@ MAX_CASCADE = 8
 class RecordService:
     store: EntityStore
     clock: Clock
+    hooks: Sequence[Hook] = ()  # in-transaction subscribers to record events (the audit log)
+
+    async def _emit(self, conn: AsyncConnection, entity: CompiledEntity, actor: Access, kind: str, changes: Any) -> None:
+        await emit(conn, self.clock, entity, actor, kind, changes, self.hooks)
 
     # -- create ----------------------------------------------------------------------------------
     async def create(self, conn: AsyncConnection, entity: CompiledEntity, data: Any, actor: Access) -> dict[str, Any]:
@@ -68,7 +73,7 @@ class RecordService:
             row["id"] = rid
         # The values are the parsed ones just written: no need to read them back from the database.
         records = [record_json(entity, r) for r in rows]
-        await emit(conn, self.clock, entity, actor, "created", [(r["id"], None, r) for r in records])
+        await self._emit(conn, entity, actor, "created", [(r["id"], None, r) for r in records])
         return [_masked(r, s) for r in records]
 
     async def _number(self, conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> None:
@@ -132,7 +137,7 @@ class RecordService:
         if not changed:
             return before
         after = await self._bump(conn, entity, row, changed, actor)
-        await emit(conn, self.clock, entity, actor, "updated", [(row.id, before, after)])
+        await self._emit(conn, entity, actor, "updated", [(row.id, before, after)])
         return after
 
     async def _bump(
@@ -169,7 +174,7 @@ class RecordService:
         await self._detach(conn, entity, row.id, actor, depth, live_only=True)
         before = record_json(entity, row)
         await self._bump(conn, entity, row, {"deleted_at": self.clock.now()}, actor)
-        await emit(conn, self.clock, entity, actor, "deleted", [(row.id, before, None)])
+        await self._emit(conn, entity, actor, "deleted", [(row.id, before, None)])
 
     async def restore(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Access) -> dict[str, Any]:
         """Bring a binned record back, if it still fits the entity as it is defined today."""
@@ -177,7 +182,7 @@ class RecordService:
         row = await self._binned(conn, entity, rid, s)
         await self._check_restorable(conn, entity, row)
         after = await self._bump(conn, entity, row, {"deleted_at": None}, actor)
-        await emit(conn, self.clock, entity, actor, "restored", [(rid, None, after)])
+        await self._emit(conn, entity, actor, "restored", [(rid, None, after)])
         return _masked(after, s)
 
     async def _check_restorable(self, conn: AsyncConnection, entity: CompiledEntity, row: Any) -> None:
@@ -201,7 +206,7 @@ class RecordService:
     async def _purge(self, conn: AsyncConnection, entity: CompiledEntity, row: Any, actor: Access, depth: int) -> None:
         await self._detach(conn, entity, row.id, actor, depth, live_only=False)
         await conn.execute(delete(entity.table).where(entity.table.c.id == row.id))
-        await emit(conn, self.clock, entity, actor, "purged", [(row.id, record_json(entity, row), None)])
+        await self._emit(conn, entity, actor, "purged", [(row.id, record_json(entity, row), None)])
 
     async def _detach(
         self, conn: AsyncConnection, entity: CompiledEntity, rid: int, actor: Access, depth: int, live_only: bool

@@ -29,15 +29,16 @@ def entity_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID.format("entity"), **header, "$defs": defs}
 
 
-def all_schemas() -> dict[str, dict[str, Any]]:
-    return {"entity.schema.json": entity_schema()}
+def published(name: str, title: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON Schema as published: draft 2020-12, with an $id and a title."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID.format(name), **schema, "title": title}
 
 
-def write_schemas(folder: str) -> list[str]:
+def write_schemas(folder: str, schemas: dict[str, dict[str, Any]]) -> list[str]:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in all_schemas().items():
+    for name, schema in schemas.items():
         path = out / name
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
         written.append(str(path))

@@ -1,0 +1,16 @@
+"""Every published definition schema (docs/schemas/*.schema.json), gathered from the layers that
+own the formats; `tangram schemas` writes them and a test keeps them from drifting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.auth.roles import RoleDefinition
+from engine.schema.jsonschema import entity_schema, published
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    return {
+        "entity.schema.json": entity_schema(),
+        "role.schema.json": published("role", "Tangram role definition", RoleDefinition.model_json_schema()),
+    }
