@@ -11,7 +11,7 @@ from starlette.responses import Response
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
-from engine.core.actor import Actor
+from engine.auth.policy import Access, may_manage
 from engine.core.errors import ErrorDetail, Forbidden, ValidationFailed
 from engine.schema.definition import Help, Key, Label, field_json
 from engine.schema.model import CompiledEntity
@@ -33,9 +33,14 @@ class AppPatch(BaseModel):
     description: Help | None = None
 
 
-def _admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only administrators may change app definitions")
+def _admin(actor: Access) -> None:
+    if not actor.is_admin or actor.token_read_only:
+        raise Forbidden("only administrators may create, relabel or delete apps")
+
+
+def _manager(actor: Access, app: str, entity: Any) -> None:
+    if not isinstance(entity, str) or not may_manage(actor, app, entity):
+        raise Forbidden(f"you may not change the definition of {app}.{entity}")
 
 
 def entity_json(e: CompiledEntity) -> dict[str, Any]:
@@ -90,8 +95,8 @@ async def list_entities(app: str, c: Ctx, actor: CurrentActor, binned: bool = Fa
 
 @router.post("/apps/{app}/entities", status_code=201)
 async def create_entity(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
-    _admin(actor)
     doc = await read_json(request)
+    _manager(actor, app, doc.get("key") if isinstance(doc, dict) else None)
     async with c.db.write() as conn:
         entity = await c.schema.create_entity(conn, app, doc, actor)
         return json_response(entity_json(entity), 201, headers={"ETag": f'"{entity.version}"'})
@@ -109,7 +114,7 @@ async def update_entity(
     app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
 ) -> Response:
     """Publish a new version of the definition. Send the version you edited (If-Match or "version")."""
-    _admin(actor)
+    _manager(actor, app, entity)
     doc = await read_json(request)
     expected = parse_if_match(if_match)
     if isinstance(doc, dict):
@@ -130,7 +135,7 @@ async def update_entity(
 @router.delete("/apps/{app}/entities/{entity}", status_code=204)
 async def delete_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
     """Move the entity to the recycle bin (its table and data are kept until purged)."""
-    _admin(actor)
+    _manager(actor, app, entity)
     async with c.db.write() as conn:
         await c.schema.delete_entity(conn, app, entity, confirm)
     return Response(status_code=204)
@@ -138,7 +143,7 @@ async def delete_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, conf
 
 @router.post("/apps/{app}/entities/{entity}/restore")
 async def restore_entity(app: str, entity: str, c: Ctx, actor: CurrentActor) -> Response:
-    _admin(actor)
+    _manager(actor, app, entity)
     async with c.db.write() as conn:
         return json_response(entity_json(await c.schema.restore_entity(conn, app, entity)))
 
@@ -146,7 +151,7 @@ async def restore_entity(app: str, entity: str, c: Ctx, actor: CurrentActor) -> 
 @router.post("/apps/{app}/entities/{entity}/purge", status_code=204)
 async def purge_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
     """Drop a binned entity's table and data for good."""
-    _admin(actor)
+    _manager(actor, app, entity)
     async with c.db.write() as conn:
         await c.schema.purge_entity(conn, app, entity, confirm)
     return Response(status_code=204)
@@ -154,7 +159,7 @@ async def purge_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, confi
 
 @router.post("/apps/{app}/entities/{entity}/purge-removed-fields")
 async def purge_removed_fields(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
-    _admin(actor)
+    _manager(actor, app, entity)
     async with c.db.write() as conn:
         return json_response(entity_json(await c.schema.purge_removed_fields(conn, app, entity, confirm, actor)))
 

@@ -103,7 +103,7 @@ def rights(access: Access, entity: CompiledEntity) -> Rights:
         raise TypeError("records are reached through an Access, never a bare Actor")
     if access.unrestricted or access.is_admin:
         return _narrow(access, entity, Rights({a: "all" for a in ("read", "update", "delete", "export")}, True, True, True))
-    per_role = [_pick(grants, entity) for grants in access.roles]
+    per_role = [_pick(grants, entity.app, entity.key) for grants in access.roles]
     granted = [g for g in per_role if g is not None]
     levels = {a: "none" for a in ("read", "update", "delete", "export")}
     for g in granted:
@@ -128,9 +128,18 @@ def rights(access: Access, entity: CompiledEntity) -> Rights:
     return _narrow(access, entity, combined)
 
 
-def _pick(grants: tuple[Grant, ...], entity: CompiledEntity) -> Grant | None:
-    best = max(grants, key=lambda g: g.matches(entity.app, entity.key), default=None)
-    return best if best is not None and best.matches(entity.app, entity.key) else None
+def _pick(grants: tuple[Grant, ...], app: str, key: str) -> Grant | None:
+    best = max(grants, key=lambda g: g.matches(app, key), default=None)
+    return best if best is not None and best.matches(app, key) else None
+
+
+def may_manage(access: Access, app: str, key: str) -> bool:
+    """May this access change the definition of app.key (also one not created yet)?"""
+    if access.token_read_only or (access.token_apps is not None and app not in access.token_apps):
+        return False
+    if access.unrestricted or access.is_admin:
+        return True
+    return any((g := _pick(grants, app, key)) is not None and g.manage for grants in access.roles)
 
 
 def _narrow(access: Access, entity: CompiledEntity, r: Rights) -> Rights:

@@ -3,7 +3,7 @@
 import copy
 
 from engine.auth.service import grant_role
-from tests.factories import LEAD, make_app
+from tests.factories import ACCOUNT, LEAD, make_app
 
 META = "/api/v1/meta/apps/crm/entities/lead"
 LEADS = "/api/v1/apps/crm/lead"
@@ -216,3 +216,32 @@ async def test_non_admins_cannot_change_definitions(client, ctx):
     r = await client.put(META, json=await _definition(client), headers=headers)
     assert r.status_code == 403
     assert (await client.post(LEADS, json={"name": "by rep"}, headers=headers)).status_code == 201
+
+
+async def test_manage_right_lets_a_non_admin_change_one_entity(client, ctx):
+    from sqlalchemy import insert
+
+    from engine.auth.roles import RoleDefinition
+    from engine.auth.tables import roles
+
+    await make_app(client, "crm", LEAD, ACCOUNT)
+    designer = RoleDefinition(
+        key="lead_designer", label="Lead designer", grants=[{"entity": "crm.lead", "read": "all", "manage": True}]
+    )
+    async with ctx.db.write() as conn:
+        now = ctx.clock.now()
+        await conn.execute(
+            insert(roles).values(
+                key=designer.key, definition=designer.model_dump(mode="json"), builtin=False, created_at=now, updated_at=now
+            )
+        )
+        uid = await ctx.auth.create_user(conn, "designer@example.com", "Designer")
+        await grant_role(conn, uid, "lead_designer")
+        token, _ = await ctx.auth.create_token(conn, uid)
+    headers = {"Authorization": f"Bearer {token}"}
+    doc = await _definition(client)
+    doc["fields"].append({"key": "score", "type": "integer"})
+    assert (await client.put(META, json=doc, headers=headers)).status_code == 200
+    account = (await client.get("/api/v1/meta/apps/crm/entities/account")).json()
+    assert (await client.put("/api/v1/meta/apps/crm/entities/account", json=account, headers=headers)).status_code == 403
+    assert (await client.post("/api/v1/meta/apps", json={"key": "hr", "label": "HR"}, headers=headers)).status_code == 403
