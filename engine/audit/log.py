@@ -39,12 +39,15 @@ async def audit_record_events(conn: AsyncConnection, batch: list[RecordEvent]) -
 async def audit(
     conn: AsyncConnection, clock: Clock, action: str, actor: Actor | None, *, subject: str | None = None,
     ip: str | None = None, detail: dict[str, Any] | None = None, changes: dict[str, Any] | None = None,
+    record: tuple[str, str, int] | None = None,
 ) -> None:  # fmt: skip
-    """One platform event (auth.login, auth.login_failed, token.created, role.updated, ...)."""
+    """One platform event (auth.login, auth.login_failed, token.created, role.updated, ...); one about
+    a record (a share) is filed under it, so the record's history shows it too."""
+    app, entity, record_id = record or (None, None, None)
     await conn.execute(
         insert(audit_log).values(
             at=clock.now(), action=action, actor_id=actor.user_id if actor else None,
             token_id=actor.token_id if actor else None, source=actor.source if actor else "api",
-            subject=subject, ip=ip, detail=detail, changes=changes,
+            app=app, entity=entity, record_id=record_id, subject=subject, ip=ip, detail=detail, changes=changes,
         )
     )  # fmt: skip

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from engine.auth.policy import Access, scope
 from engine.auth.tables import users
 from engine.core.errors import ErrorCollector, pointer
+from engine.records.reads import scoped
 from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
 
@@ -19,11 +21,14 @@ from engine.schema.store import EntityStore
 async def check_references(
     conn: AsyncConnection,
     store: EntityStore,
+    access: Access,
     entity: CompiledEntity,
     batch: list[dict[str, Any]],
     errors: ErrorCollector,
     paths: list[str],
 ) -> None:
+    """Relation values must name live records the caller may read (linking to one they cannot see
+    would reveal that it exists); user and owner values must name active users."""
     links = [(k, f) for k, f in entity.fields.items() if f.cfg.type in ("relation", "user")]
     for key, f in [*links, ("owner", None)]:
         wanted = {v[key] for v in batch if v.get(key) is not None}
@@ -40,7 +45,8 @@ async def check_references(
                 entity if (target_app, target_key) == (entity.app, entity.key) else await store.get(conn, target_app, target_key)
             )
             t = target.table
-            found = set((await conn.execute(select(t.c.id).where(t.c.id.in_(wanted), t.c.deleted_at.is_(None)))).scalars())
+            query = scoped(select(t.c.id).where(t.c.id.in_(wanted), t.c.deleted_at.is_(None)), scope(access, target, "read"))
+            found = set((await conn.execute(query)).scalars())
             what = f"a {target_key} record"
         for values, path in zip(batch, paths, strict=True):
             if values.get(key) is not None and values[key] not in found:

@@ -55,7 +55,7 @@ class RecordService:
             validate_input(entity, item, actor, errors, partial=False, path=p, scope=s)
             for item, p in zip(items, paths, strict=True)
         ]
-        await check_references(conn, self.store, entity, batch, errors, paths)
+        await check_references(conn, self.store, actor, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [None] * len(batch), errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
         now = self.clock.now()
@@ -121,7 +121,7 @@ class RecordService:
                     current_version=row.version, id=rid,
                 )  # fmt: skip
             batch.append(validate_input(entity, data, actor, errors, partial=True, path=path, scope=s))
-        await check_references(conn, self.store, entity, batch, errors, paths)
+        await check_references(conn, self.store, actor, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [rid for rid, _, _ in items], errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
         return [
@@ -190,7 +190,7 @@ class RecordService:
         stored = record_json(entity, row)
         data = {k: stored[k] for k, f in entity.fields.items() if not f.type.generated}
         values = validate_input(entity, data, SYSTEM, errors, partial=True)
-        await check_references(conn, self.store, entity, [values], errors, [""])
+        await check_references(conn, self.store, Access.system(), entity, [values], errors, [""])
         await check_unique(conn, entity, [values], [row.id], errors, [""])
         if errors:
             detail = (
@@ -294,14 +294,18 @@ class RecordService:
         return NotFound(f"{entity.key} record {rid} not found")
 
     async def _binned(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, s: Scope) -> Any:
+        """A binned record within the delete scope; 403 if the caller can only read it, else 404."""
         t = entity.table
-        query = scoped(select(t).where(t.c.id == rid, t.c.deleted_at.is_not(None)), s)
+        in_bin = select(t).where(t.c.id == rid, t.c.deleted_at.is_not(None))
+        query = scoped(in_bin, s)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = (await conn.execute(query)).first()
-        if row is None:
-            raise NotFound(f"{entity.key} record {rid} is not in the recycle bin")
-        return row
+        if row is not None:
+            return row
+        if (await conn.execute(scoped(in_bin, scope(s.access, entity, "read")))).first() is not None:
+            raise Forbidden(f"you may not restore or purge {entity.key} record {rid}")
+        raise NotFound(f"{entity.key} record {rid} is not in the recycle bin")
 
 
 async def _insert(conn: AsyncConnection, entity: CompiledEntity, rows: list[dict[str, Any]]) -> list[int]:

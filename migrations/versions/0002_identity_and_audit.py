@@ -165,6 +165,11 @@ def _append_only() -> None:
             "CREATE TRIGGER tg_audit_log_append_only BEFORE UPDATE OR DELETE ON tg_audit_log "
             "FOR EACH ROW EXECUTE FUNCTION tg_audit_log_append_only()"
         )
+        # TRUNCATE fires no row triggers: refuse it with a statement trigger.
+        op.execute(
+            "CREATE TRIGGER tg_audit_log_no_truncate BEFORE TRUNCATE ON tg_audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION tg_audit_log_append_only()"
+        )
     else:
         for event in ("UPDATE", "DELETE"):
             op.execute(
@@ -175,6 +180,7 @@ def _append_only() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS tg_audit_log_no_truncate ON tg_audit_log")
         op.execute("DROP TRIGGER IF EXISTS tg_audit_log_append_only ON tg_audit_log")
         op.execute("DROP FUNCTION IF EXISTS tg_audit_log_append_only()")
     with op.batch_alter_table("tg_api_tokens", schema=None) as batch_op:
