@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from engine import __version__
-from engine.api import auth, health, meta, openapi_route, problems, records
+from engine.api import admin, auth, health, meta, openapi_route, problems, records, shares
 from engine.api.context import Context
 from engine.api.limits import BodyLimit
 from engine.core.db import Database
@@ -42,7 +42,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app = FastAPI(title="Tangram", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.ctx = ctx
     problems.install(app)
-    for router in (health.router, auth.router, meta.router, openapi_route.router, records.router):
+    # shares before records: its /{app}/{entity}/{rid}/shares paths must win over the record routes
+    routers = (health.router, auth.router, admin.router, meta.router, openapi_route.router, shares.router, records.router)
+    for router in routers:
         app.include_router(router)
     app.add_middleware(
         SessionMiddleware, secret_key=secret_key(settings), session_cookie="tangram_session",

@@ -12,7 +12,9 @@ from starlette.responses import Response
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.params import IdPath
-from engine.core.errors import Unauthorized
+from engine.audit.journal import AuditJournal
+from engine.auth import account
+from engine.schema.definition import Key
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -27,15 +29,23 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=200)] = ""
     expires_at: datetime | None = None
+    read_only: bool = False
+    apps: Annotated[list[Key], Field(min_length=1, max_length=100)] | None = None  # none: every app
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: Annotated[str, Field(min_length=1, max_length=1000)]
+    new_password: account.NewPassword
 
 
 @router.post("/login")
 async def login(request: Request, c: Ctx) -> Response:
+    """Sign in (a session cookie). Audited; after 5 failures for an email or 20 from an address in
+    15 minutes, attempts get 429 with Retry-After."""
     body = parse_model(Login, await read_json(request))
-    async with c.db.read() as conn:
-        actor = await c.auth.check_password(conn, body.email, body.password)
-    if actor is None:
-        raise Unauthorized("wrong email or password")
+    ip = request.client.host if request.client else None
+    actor = await account.sign_in(c.db, c.auth, AuditJournal(c.clock), body.email, body.password, ip)
     request.session.clear()
     request.session["user_id"] = actor.user_id
     return json_response({"user_id": actor.user_id, "is_admin": actor.is_admin})
@@ -52,6 +62,14 @@ async def me(actor: CurrentActor) -> Response:
     return json_response({"user_id": actor.user_id, "is_admin": actor.is_admin, "token_id": actor.token_id})
 
 
+@router.post("/password", status_code=204)
+async def change_password(request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    body = parse_model(PasswordChange, await read_json(request))
+    ip = request.client.host if request.client else None
+    await account.change_password(c.db, c.auth, AuditJournal(c.clock), actor, body.current_password, body.new_password, ip)
+    return Response(status_code=204)
+
+
 @router.get("/tokens")
 async def list_tokens(c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.read() as conn:
@@ -60,15 +78,19 @@ async def list_tokens(c: Ctx, actor: CurrentActor) -> Response:
 
 @router.post("/tokens", status_code=201)
 async def create_token(request: Request, c: Ctx, actor: CurrentActor) -> Response:
-    """A new token for the caller. The token text is in this response only; store it now."""
+    """A new token for the caller, optionally `read_only` and/or limited to some `apps`. The token
+    text is in this response only; store it now."""
     body = parse_model(TokenIn, await read_json(request))
+    journal = AuditJournal(c.clock)
     async with c.db.write() as conn:
-        token, info = await c.auth.create_token(conn, actor.user_id or 0, body.name, body.expires_at)
+        token, info = await account.issue_token(
+            conn, c.auth, journal, actor, body.name, body.expires_at, body.read_only, body.apps
+        )
     return json_response(info | {"token": token}, 201)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 async def revoke_token(token_id: IdPath, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.write() as conn:
-        await c.auth.revoke_token(conn, actor.user_id or 0, token_id)
+        await account.revoke_token(conn, c.auth, AuditJournal(c.clock), actor, token_id)
     return Response(status_code=204)

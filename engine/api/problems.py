@@ -29,7 +29,10 @@ def problem(status: int, title: str, detail: str, slug: str, errors: list[ErrorD
 def install(app: FastAPI) -> None:
     @app.exception_handler(TangramError)
     async def _domain(_: Request, exc: TangramError) -> Response:
-        return problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.errors, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, exc.type_slug, exc.errors, **exc.extra)
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _params(_: Request, exc: RequestValidationError) -> Response:

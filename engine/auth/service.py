@@ -38,15 +38,16 @@ class AuthService:
     _cache: dict[str, tuple[float, Access, datetime | None]] = field(default_factory=dict)
 
     async def create_user(
-        self, conn: AsyncConnection, email: str, name: str = "", password: str | None = None, is_admin: bool = False
-    ) -> int:
+        self, conn: AsyncConnection, email: str, name: str = "", password: str | None = None, is_admin: bool = False,
+        locale: str = "en",
+    ) -> int:  # fmt: skip
         email = email.strip().lower()
         if (await conn.execute(select(users.c.id).where(users.c.email == email))).first():
             raise Conflict(f"a user with email {email!r} already exists")
         return (
             await conn.execute(
                 insert(users).values(
-                    email=email, name=name or email.split("@")[0], locale="en", is_admin=is_admin, active=True,
+                    email=email, name=name or email.split("@")[0], locale=locale, is_admin=is_admin, active=True,
                     password_hash=_hasher.hash(password) if password else None, created_at=self.clock.now(),
                 ).returning(users.c.id)
             )
@@ -80,11 +81,13 @@ class AuthService:
         return int(row.id)
 
     async def create_token(
-        self, conn: AsyncConnection, user_id: int, name: str = "", expires_at: datetime | None = None
-    ) -> tuple[str, dict[str, Any]]:
+        self, conn: AsyncConnection, user_id: int, name: str = "", expires_at: datetime | None = None,
+        *, read_only: bool = False, apps: list[str] | None = None,
+    ) -> tuple[str, dict[str, Any]]:  # fmt: skip
+        """A new token, optionally narrowed: read-only, and/or limited to some apps (None: every app)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         values = {"user_id": user_id, "name": name, "token_hash": token_hash(token), "prefix": token[:12],
-                  "created_at": self.clock.now(), "expires_at": expires_at}  # fmt: skip
+                  "created_at": self.clock.now(), "expires_at": expires_at, "read_only": read_only, "apps": apps}  # fmt: skip
         tid = (await conn.execute(insert(api_tokens).values(**values).returning(api_tokens.c.id))).scalar_one()
         return token, _token_json({"id": tid, **values, "revoked_at": None})
 
@@ -150,7 +153,12 @@ class AuthService:
 
 
 def _token_json(m: Any) -> dict[str, Any]:
-    return {k: m.get(k) for k in ("id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")}
+    keys = ("id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at", "read_only", "apps")
+    return {k: m.get(k) for k in keys}
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 async def ensure_builtin_roles(conn: AsyncConnection) -> None:

@@ -70,6 +70,14 @@ class Forbidden(TangramError):
     type_slug = "forbidden"
 
 
+class TooManyRequests(TangramError):
+    """Pass `retry_after` (seconds): it becomes the Retry-After header and a field of the problem."""
+
+    status = 429
+    title = "Too many requests"
+    type_slug = "too-many-requests"
+
+
 class PayloadTooLarge(TangramError):
     status = 413
     title = "Payload too large"

@@ -1,0 +1,37 @@
+"""What the admin services share: the auth service (clock, users, tokens), the audit journal, and
+the rule that only administrators, through an unnarrowed session or token, administer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from engine.auth.journal import Journal
+from engine.auth.policy import Access
+from engine.auth.service import AuthService
+from engine.core.clock import Clock
+from engine.core.errors import Forbidden
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def require_admin(actor: Access, *, write: bool) -> None:
+    """Administrators only; a token limited to some apps administers nothing, a read-only one only reads."""
+    if not actor.is_admin:
+        raise Forbidden("only administrators may manage users, teams and roles")
+    if actor.token_apps is not None:
+        raise Forbidden("a token limited to some apps cannot administer users, teams or roles")
+    if write and actor.token_read_only:
+        raise Forbidden("a read-only token cannot change users, teams or roles")
+
+
+@dataclass(frozen=True)
+class AdminService:
+    auth: AuthService
+    journal: Journal
+
+    @property
+    def clock(self) -> Clock:
+        return self.auth.clock
