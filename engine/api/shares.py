@@ -35,6 +35,7 @@ async def share_record(app: str, entity: str, rid: IdPath, request: Request, c: 
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         share, created = await _sharing(c).share(conn, actor, e, rid, body)
+    c.auth.forget_cached()  # accesses carry their shared record ids
     return json_response(share, 201 if created else 200)
 
 
@@ -43,4 +44,5 @@ async def unshare_record(app: str, entity: str, rid: IdPath, share_id: IdPath, c
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         await _sharing(c).unshare(conn, actor, e, rid, share_id)
+    c.auth.forget_cached()
     return Response(status_code=204)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, or_
 from sqlalchemy.sql import ColumnElement
 
 from engine.auth.roles import LEVELS, Grant, wider
-from engine.auth.tables import record_shares, user_teams
 from engine.core.actor import Actor
 from engine.schema.model import CompiledEntity
 
@@ -31,6 +30,10 @@ class Access(Actor):
     token_read_only: bool = False
     token_apps: frozenset[str] | None = None
     unrestricted: bool = False
+    # Resolved when the access is loaded, so scope filters bind plain id lists that the owner and
+    # primary-key indexes can serve (a subquery inside the OR made both databases scan).
+    team_member_ids: frozenset[int] = frozenset()  # users in my teams and their sub-teams
+    shared: dict[tuple[str, str], tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)  # readable, editable
 
     @classmethod
     def system(cls, source: str = "system", user_id: int | None = None) -> Access:
@@ -82,19 +85,13 @@ class Scope:
         if self.level == "none":
             return false()
         uid = self.access.user_id
-        owners = table.c.owner == uid
-        if self.level == "team" and self.access.subtree_team_ids:
-            members = select(user_teams.c.user_id).where(user_teams.c.team_id.in_(self.access.subtree_team_ids))
-            owners = or_(owners, table.c.owner.in_(members))
-        return or_(owners, table.c.id.in_(self._shared()))
-
-    def _shared(self) -> Any:
-        s = record_shares
-        holders = [s.c.user_id == self.access.user_id]
-        if self.access.team_ids:
-            holders.append(s.c.team_id.in_(self.access.team_ids))
-        query = select(s.c.record_id).where(s.c.app == self.entity.app, s.c.entity == self.entity.key, or_(*holders))
-        return query.where(s.c.can_edit.is_(True)) if self.action in ("update", "delete") else query
+        owners = {uid} | (self.access.team_member_ids if self.level == "team" else frozenset())
+        terms = [table.c.owner == uid if len(owners) == 1 else table.c.owner.in_(sorted(owners, key=lambda o: o or 0))]
+        readable, editable = self.access.shared.get((self.entity.app, self.entity.key), (frozenset(), frozenset()))
+        shared = editable if self.action in ("update", "delete") else readable
+        if shared:
+            terms.append(table.c.id.in_(sorted(shared)))
+        return or_(*terms)
 
 
 def rights(access: Access, entity: CompiledEntity) -> Rights:

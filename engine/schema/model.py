@@ -98,7 +98,8 @@ def field_indexes(table: Table, f: BoundField) -> list[Index]:
 def build_table(table_name: str, fields: list[BoundField]) -> Table:
     # AUTOINCREMENT on SQLite: a purged record's id is never handed out again.
     table = Table(table_name, MetaData(), *system_columns(), *(field_column(f) for f in fields), sqlite_autoincrement=True)
-    Index(short_name("ix", table_name, "owner"), table.c.owner)
+    # (owner, id): a row-scoped page in id order walks only the owner's rows.
+    Index(short_name("ix", table_name, "owner"), table.c.owner, table.c.id)
     for f in fields:
         field_indexes(table, f)
     return table

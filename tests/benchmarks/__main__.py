@@ -16,14 +16,15 @@ import warnings
 from sqlalchemy.exc import SAWarning
 
 from engine.setup import prepare_database
-from tests.benchmarks import backends, lists, records
+from tests.benchmarks import backends, lists, records, scoping
 from tests.benchmarks.backends import Backend
 from tests.benchmarks.measure import Section
 from tests.benchmarks.report import section, table
 from tests.benchmarks.workload import Sizes, open_bench
 
-# In order: the bulk load builds the table that single creates and list queries then run against.
-BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency)
+# In order: the bulk load builds the table that single creates and list queries then run against;
+# the scoped lists come last, as they hand the rows out to several owners.
+BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency, scoping.scoped_list_latency)
 
 
 async def run_backend(backend: Backend, sizes: Sizes) -> Section:

@@ -1,0 +1,17 @@
+"""Scenario fixtures: the X2 sales organisation (tests/scenarios/crm_world.py) on each database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from engine.api.context import Context
+from tests.scenarios.crm_world import World, crm_world
+
+
+@pytest.fixture
+async def crm(ctx: Context, admin: dict[str, Any]) -> AsyncIterator[World]:
+    async with crm_world(ctx, admin) as world:
+        yield world
