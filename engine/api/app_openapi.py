@@ -35,11 +35,11 @@ def _value(f: BoundField) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]} | described if schema else described
 
 
-def _schemas(e: CompiledEntity, hidden: frozenset[str]) -> dict[str, Any]:
+def _schemas(e: CompiledEntity, hidden: frozenset[str], locked: frozenset[str]) -> dict[str, Any]:
     name = _name(e)
     props = {k: _value(f) for k, f in e.fields.items() if k not in hidden}
-    # What an API client may send: not server-assigned numbers, not read-only fields.
-    writable = {k: v for k, v in props.items() if not (e.fields[k].type.generated or e.fields[k].cfg.read_only)}
+    # What this client may send: not server-assigned numbers, not fields read-only for everyone or for them.
+    writable = {k: v for k, v in props.items() if not (e.fields[k].type.generated or e.fields[k].cfg.read_only or k in locked)}
     required = [k for k in writable if e.fields[k].cfg.required and e.fields[k].cfg.default is None]
     create: dict[str, Any] = {
         "type": "object",
@@ -212,14 +212,16 @@ PROBLEM_SCHEMA = {
 }
 
 
-def app_openapi(app: dict[str, Any], entities: list[tuple[CompiledEntity, frozenset[str]]]) -> dict[str, Any]:
-    """The document for one caller: the entities they may read, without the fields hidden from them."""
+def app_openapi(app: dict[str, Any], entities: list[tuple[CompiledEntity, frozenset[str], frozenset[str]]]) -> dict[str, Any]:
+    """The document for one caller: the entities they may read, without the fields hidden from them,
+    and with the fields read-only for them left out of what they may send."""
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, Any] = {}
-    for e, hidden in entities:
-        schemas |= _schemas(e, hidden)
+    for e, hidden, locked in entities:
+        schemas |= _schemas(e, hidden, locked)
         paths |= _paths(app["key"], e)
-    stamp = hashlib.sha1(",".join(f"{e.key}:{e.version}:{sorted(h)}" for e, h in entities).encode()).hexdigest()[:8]  # noqa: S324
+    seen = ",".join(f"{e.key}:{e.version}:{sorted(h)}:{sorted(r)}" for e, h, r in entities)
+    stamp = hashlib.sha1(seen.encode()).hexdigest()[:8]  # noqa: S324 - a version tag, not a secret
     return {
         "openapi": "3.1.0",
         "info": {

@@ -15,5 +15,5 @@ router = APIRouter(prefix="/api/v1/apps", tags=["records"])
 async def openapi_document(app: str, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.read() as conn:
         info = await c.schema.get_app(conn, app)
-        readable = [(e, s.hidden) for e in await c.store.list(conn, app) if (s := scope(actor, e, "read")).allowed]
+        readable = [(e, s.hidden, s.read_only) for e in await c.store.list(conn, app) if (s := scope(actor, e, "read")).allowed]
         return json_response(app_openapi(info, readable))

@@ -75,8 +75,12 @@ async def test_hidden_field_is_absent_from_the_callers_openapi(crm: World) -> No
     for name in ("Account", "AccountCreate", "AccountUpdate"):
         assert "margin" not in schemas[name]["properties"] and "name" in schemas[name]["properties"], name
     assert "margin" not in json.dumps(doc)
+    # `cost` is read-only for a sales rep: readable in the record, absent from what they may send.
+    assert "cost" in schemas["Account"]["properties"]
+    assert "cost" not in schemas["AccountCreate"]["properties"] and "cost" not in schemas["AccountUpdate"]["properties"]
     full = (await crm["manager"].get("/api/v1/apps/crm/openapi.json")).json()["components"]["schemas"]
     assert all("margin" in full[name]["properties"] for name in ("Account", "AccountCreate", "AccountUpdate"))
+    assert "cost" in full["AccountUpdate"]["properties"]
     # An entity the caller may not read is not in their document at all.
     clerk = await crm.add_person("clerk", [CONTACT_CLERK])
     doc = (await clerk.get("/api/v1/apps/crm/openapi.json")).json()
