@@ -10,17 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.audit.tables import audit_log
 from engine.core.actor import Actor
+from engine.core.changes import changes
 from engine.core.clock import Clock
 from engine.records.events import RecordEvent
 
 NOT_AUDITED = {"version", "updated_at", "updated_by", "created_at", "created_by", "id"}
-
-
-def field_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, list[Any]]:
-    """{"field": [old, new]} for every field whose value differs (system stamps left out)."""
-    old, new = before or {}, after or {}
-    keys = [k for k in {**old, **new} if k not in NOT_AUDITED]
-    return {k: [old.get(k), new.get(k)] for k in keys if old.get(k) != new.get(k)}
 
 
 async def audit_record_events(conn: AsyncConnection, batch: list[RecordEvent]) -> None:
@@ -30,7 +24,7 @@ async def audit_record_events(conn: AsyncConnection, batch: list[RecordEvent]) -
         [
             {"at": e.at, "action": f"record.{e.kind}", "actor_id": e.actor.user_id, "token_id": e.actor.token_id,
              "source": e.actor.source, "app": e.app, "entity": e.entity, "record_id": e.record_id,
-             "changes": field_changes(e.before, e.after), "detail": {"entity_version": e.entity_version}}
+             "changes": changes(e.before, e.after, ignore=NOT_AUDITED), "detail": {"entity_version": e.entity_version}}
             for e in batch
         ],
     )  # fmt: skip

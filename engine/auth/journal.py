@@ -30,8 +30,3 @@ class Journal(Protocol):
     ) -> datetime | None:  # fmt: skip
         """When the n-th most recent `action` after `since` (for that subject or ip) happened; None if
         there were fewer than n."""
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """{"field": [old, new]} for each key of `after` whose value differs from `before`."""
-    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}

@@ -10,10 +10,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.admin.base import AdminService, require_admin
-from engine.auth.journal import diff
 from engine.auth.policy import Access
 from engine.auth.roles import parse_role
 from engine.auth.tables import roles, user_roles
+from engine.core.changes import changes
 from engine.core.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
 
 
@@ -36,7 +36,7 @@ class RoleAdmin(AdminService):
         now = self.clock.now()
         values = {"key": role.key, "definition": definition, "builtin": False, "created_at": now, "updated_at": now}
         await conn.execute(insert(roles).values(**values))
-        await self.journal.note(conn, "role.created", actor, subject=role.key, changes=diff({}, definition))
+        await self.journal.note(conn, "role.created", actor, subject=role.key, changes=changes({}, definition))
         return await _role(conn, role.key)
 
     async def replace(self, conn: AsyncConnection, actor: Access, key: str, doc: Any) -> dict[str, Any]:
@@ -48,11 +48,11 @@ class RoleAdmin(AdminService):
             raise ValidationFailed("Invalid role definition", errors=[error])
         before = await _role(conn, key)
         definition = role.model_dump(mode="json")
-        changes = diff(before["definition"], definition) | _removed(before["definition"], definition)
-        if changes:
+        changed = changes(before["definition"], definition)
+        if changed:
             stored = {"definition": definition, "updated_at": self.clock.now()}
             await conn.execute(update(roles).where(roles.c.key == key).values(**stored))
-            await self.journal.note(conn, "role.updated", actor, subject=key, changes=changes)
+            await self.journal.note(conn, "role.updated", actor, subject=key, changes=changed)
         return await _role(conn, key)
 
     async def delete(self, conn: AsyncConnection, actor: Access, key: str) -> None:
@@ -63,11 +63,7 @@ class RoleAdmin(AdminService):
         if role["users"]:
             raise Conflict(f"role {key!r} is still held by {role['users']} users: take it from them first", users=role["users"])
         await conn.execute(delete(roles).where(roles.c.key == key))
-        await self.journal.note(conn, "role.deleted", actor, subject=key, changes=_removed(role["definition"], {}))
-
-
-def _removed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    return {k: [v, None] for k, v in before.items() if k not in after and v is not None}
+        await self.journal.note(conn, "role.deleted", actor, subject=key, changes=changes(role["definition"], {}))
 
 
 def _described() -> Any:

@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.admin.base import AdminService, Id, require_admin
-from engine.auth.journal import diff
 from engine.auth.policy import Access
 from engine.auth.tables import record_shares, teams, user_teams, users
+from engine.core.changes import changes
 from engine.core.errors import Conflict, ErrorCollector, NotFound
 from engine.schema.definition import Key, Label
 
@@ -63,7 +63,7 @@ class TeamAdmin(AdminService):
         if len(path) > MAX_PATH:
             raise Conflict("the team tree would be too deep")
         await conn.execute(update(teams).where(teams.c.id == tid).values(path=path, parent_id=parent.id if parent else None))
-        created = diff({}, {"label": body.label, "parent": body.parent, "manager_id": body.manager_id})
+        created = changes({}, {"label": body.label, "parent": body.parent, "manager_id": body.manager_id})
         await self.journal.note(conn, "team.created", actor, subject=body.key, changes=created)
         return await _team(conn, body.key)
 
@@ -77,14 +77,14 @@ class TeamAdmin(AdminService):
         parent = await _parent(conn, values.get("parent"), errors)
         await _check_manager(conn, values.get("manager_id"), errors)
         errors.raise_if_any("The team has errors")
-        changes = diff(before, values)
-        if "parent" in changes:
+        changed = changes(before, values, keys=values)
+        if "parent" in changed:
             await _move(conn, await _existing(conn, key), parent)
-        stored = {k: values[k] for k in ("label", "manager_id") if k in changes}
+        stored = {k: values[k] for k in ("label", "manager_id") if k in changed}
         if stored:
             await conn.execute(update(teams).where(teams.c.key == key).values(**stored))
-        if changes:
-            await self.journal.note(conn, "team.updated", actor, subject=key, changes=changes)
+        if changed:
+            await self.journal.note(conn, "team.updated", actor, subject=key, changes=changed)
         return await _team(conn, key)
 
     async def delete(self, conn: AsyncConnection, actor: Access, key: str) -> None:

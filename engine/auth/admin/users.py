@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.account import NewPassword
 from engine.auth.admin.base import AdminService, require_admin
-from engine.auth.journal import diff
 from engine.auth.policy import Access
 from engine.auth.service import hash_password
 from engine.auth.tables import roles, teams, user_roles, user_teams, users
+from engine.core.changes import changes
 from engine.core.errors import Conflict, ErrorCollector, NotFound, pointer
 from engine.schema.field_types.text import EMAIL_RE
 
@@ -83,7 +83,7 @@ class UserAdmin(AdminService):
         require_admin(actor, write=True)
         uid = await self.auth.create_user(conn, body.email, body.name, body.password, body.is_admin, body.locale)
         user = await _user(conn, uid)
-        created = diff({}, {k: user[k] for k in ("name", "locale", "is_admin")})
+        created = changes({}, {k: user[k] for k in ("name", "locale", "is_admin")})
         await self.journal.note(conn, "user.created", actor, subject=user["email"], changes=created)
         return user
 
@@ -96,14 +96,14 @@ class UserAdmin(AdminService):
         password = values.pop("password", None)
         if user_id == actor.user_id and (values.get("active") is False or values.get("is_admin") is False):
             raise Conflict("you cannot deactivate yourself or remove your own administrator rights")
-        changes = diff(before, values)
-        stored = {k: v for k, v in values.items() if k in changes}
+        changed = changes(before, values, keys=values)
+        stored = {k: v for k, v in values.items() if k in changed}
         if password is not None:
             stored["password_hash"] = hash_password(password)
         if stored:
             await conn.execute(update(users).where(users.c.id == user_id).values(**stored))
             detail = {"password_set": True} if password is not None else None
-            await self.journal.note(conn, "user.updated", actor, subject=before["email"], changes=changes, detail=detail)
+            await self.journal.note(conn, "user.updated", actor, subject=before["email"], changes=changed, detail=detail)
         return await _user(conn, user_id)
 
     async def set_roles(self, conn: AsyncConnection, actor: Access, user_id: int, body: RolesIn) -> dict[str, Any]:
@@ -121,8 +121,8 @@ class UserAdmin(AdminService):
             await conn.execute(insert(user_roles), [{"user_id": user_id, "role_id": rid} for rid in found.values()])
         after = await _user(conn, user_id)
         if after["roles"] != before["roles"]:
-            changes = {"roles": [before["roles"], after["roles"]]}
-            await self.journal.note(conn, "user.roles_changed", actor, subject=before["email"], changes=changes)
+            changed = {"roles": [before["roles"], after["roles"]]}
+            await self.journal.note(conn, "user.roles_changed", actor, subject=before["email"], changes=changed)
         return after
 
     async def set_teams(self, conn: AsyncConnection, actor: Access, user_id: int, body: MembershipIn) -> dict[str, Any]:
@@ -144,8 +144,8 @@ class UserAdmin(AdminService):
             await conn.execute(insert(user_teams), rows)
         after = await _user(conn, user_id)
         if after["teams"] != before["teams"]:
-            changes = {"teams": [before["teams"], after["teams"]]}
-            await self.journal.note(conn, "user.teams_changed", actor, subject=before["email"], changes=changes)
+            changed = {"teams": [before["teams"], after["teams"]]}
+            await self.journal.note(conn, "user.teams_changed", actor, subject=before["email"], changes=changed)
         return after
 
     async def tokens(self, conn: AsyncConnection, actor: Access, user_id: int) -> list[dict[str, Any]]:
