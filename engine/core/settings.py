@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     https_only: bool = False
     # Request bodies above this size are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
+    # The business's time zone: "today", "this week" and birthdays in conditions are read in it.
+    tangram_timezone: str = "UTC"
 
 
 @lru_cache

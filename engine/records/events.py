@@ -1,10 +1,11 @@
 """Domain events: written to the outbox in the same transaction as the change they describe, and
-handed to in-transaction hooks (the audit log now; before/after-save rules next). Hooks are
+handed to in-transaction hooks (the audit log, after-save rule dispatch). Before-save steps see a
+change before it is written (`PendingChange`). Hooks are
 registered explicitly when the services are built; `records` never imports its subscribers."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.core.actor import Actor
 from engine.core.clock import Clock
+from engine.core.errors import ErrorCollector
 from engine.records.tables import events
 from engine.schema.model import CompiledEntity
 
@@ -32,6 +34,28 @@ class RecordEvent:
 
 
 Hook = Callable[[AsyncConnection, list[RecordEvent]], Awaitable[None]]
+
+
+@dataclass
+class PendingChange:
+    """A create or update about to be written, handed to before-save steps (validation rules,
+    field-setting rules, computed fields) after the input was parsed and before integrity checks,
+    so whatever a step sets is checked like user input."""
+
+    kind: str  # create | update
+    record_id: int | None  # None on create
+    before: Mapping[str, Any] | None  # stored native values (update only)
+    values: dict[str, Any]  # native column values to write; steps may add or change entries
+    path: str  # JSON path of the item, for errors
+    errors: ErrorCollector  # a step that refuses the change adds an error here (the batch is refused whole)
+
+    @property
+    def merged(self) -> dict[str, Any]:
+        """The record as it will be stored: before, overlaid with the values to write."""
+        return {**(self.before or {}), **self.values}
+
+
+BeforeSave = Callable[[AsyncConnection, CompiledEntity, Actor, list[PendingChange]], Awaitable[None]]
 
 
 async def emit(

@@ -19,7 +19,7 @@ from engine.core.actor import SYSTEM
 from engine.core.clock import Clock
 from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from engine.records import sequences
-from engine.records.events import Hook, emit
+from engine.records.events import BeforeSave, Hook, PendingChange, emit
 from engine.records.integrity import check_references, check_unique
 from engine.records.reads import scoped
 from engine.records.serialize import record_json
@@ -35,6 +35,14 @@ class RecordService:
     store: EntityStore
     clock: Clock
     hooks: Sequence[Hook] = ()  # in-transaction subscribers to record events (the audit log)
+    # Run in order on every create/update batch before integrity checks (rules, computed fields).
+    before_save: Sequence[BeforeSave] = ()
+
+    async def _before_save(
+        self, conn: AsyncConnection, entity: CompiledEntity, actor: Access, changes: list[PendingChange]
+    ) -> None:
+        for step in self.before_save:
+            await step(conn, entity, actor, changes)
 
     async def _emit(self, conn: AsyncConnection, entity: CompiledEntity, actor: Access, kind: str, changes: Any) -> None:
         await emit(conn, self.clock, entity, actor, kind, changes, self.hooks)
@@ -55,6 +63,9 @@ class RecordService:
             validate_input(entity, item, actor, errors, partial=False, path=p, scope=s)
             for item, p in zip(items, paths, strict=True)
         ]
+        if not errors:
+            pending = [PendingChange("create", None, None, v, p, errors) for v, p in zip(batch, paths, strict=True)]
+            await self._before_save(conn, entity, actor, pending)
         await check_references(conn, self.store, actor, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [None] * len(batch), errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
@@ -121,6 +132,12 @@ class RecordService:
                     current_version=row.version, id=rid,
                 )  # fmt: skip
             batch.append(validate_input(entity, data, actor, errors, partial=True, path=path, scope=s))
+        if not errors:
+            pending = [
+                PendingChange("update", rid, dict(current[rid]._mapping), values, path, errors)
+                for (rid, _, _), values, path in zip(items, batch, paths, strict=True)
+            ]
+            await self._before_save(conn, entity, actor, pending)
         await check_references(conn, self.store, actor, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [rid for rid, _, _ in items], errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
