@@ -45,9 +45,131 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """STUB until the job-queue issue lands: background jobs do not exist yet, so this only exits."""
-    typer.echo("tangram worker: there is no job queue yet (it arrives with the rules/jobs issue); nothing to do.", err=True)
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Workers in this process (useful on PostgreSQL)")] = 1,
+    once: Annotated[bool, typer.Option("--once", help="Run every due job, then exit")] = False,
+    lease_seconds: Annotated[
+        float, typer.Option(min=1, help="How long a claimed job is held before another worker may take it over")
+    ] = 300,
+    batch: Annotated[int, typer.Option(min=1, max=1000, help="Jobs claimed at a time")] = 10,
+    poll_seconds: Annotated[float, typer.Option(min=0.01, help="Pause between looks when nothing is due")] = 1.0,
+) -> None:
+    """Run background jobs until SIGTERM or SIGINT (the job in hand finishes first). Several worker
+    processes may run against one PostgreSQL database."""
+    import logging
+    import signal
+    from datetime import timedelta
+
+    from engine.jobs.worker import Worker
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tangram").setLevel(logging.INFO)  # ours at INFO; libraries only when they warn
+
+    async def go() -> None:
+        c = _context()
+        lease = timedelta(seconds=lease_seconds)
+        workers = [
+            Worker(c.db, c.clock, c.job_handlers, batch=batch, lease=lease, poll_seconds=poll_seconds) for _ in range(concurrency)
+        ]
+        try:
+            if once:
+                ran = sum(await asyncio.gather(*(w.run_until_idle() for w in workers)))
+                typer.echo(f"{ran} job run(s)", err=True)
+                return
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            await asyncio.gather(*(w.run(stop) for w in workers))
+        finally:
+            await c.db.dispose()
+
+    asyncio.run(go())
+
+
+jobs_app = typer.Typer(help="Inspect and operate the background job queue.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(
+    state: Annotated[str | None, typer.Option(help="pending, running, done or dead")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Jobs newest first, one JSON object a line."""
+    from engine.api.jsonio import dumps
+    from engine.jobs.admin import list_jobs
+    from engine.jobs.tables import STATES
+
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"choose one of {', '.join(STATES)}", param_hint="--state")
+
+    async def go() -> None:
+        c = _context()
+        try:
+            async with c.db.read() as conn:
+                for job in await list_jobs(conn, state=state, limit=limit):
+                    typer.echo(dumps(job).decode())
+        finally:
+            await c.db.dispose()
+
+    asyncio.run(go())
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Send a dead job back to pending, due now, with its attempts reset."""
+    from engine.audit.journal import AuditJournal
+    from engine.core.actor import SYSTEM
+    from engine.jobs.admin import retry
+
+    async def go() -> None:
+        c = _context()
+        try:
+            async with c.db.write() as conn:
+                job = await retry(conn, job_id, c.clock.now())
+                await AuditJournal(c.clock).note(conn, "job.retried", SYSTEM, subject=str(job_id), detail={"kind": job["kind"]})
+        finally:
+            await c.db.dispose()
+        typer.echo(f"job {job_id} ({job['kind']}) is pending again", err=True)
+
+    asyncio.run(go())
+
+
+@jobs_app.command("enqueue")
+def jobs_enqueue(
+    kind: str,
+    payload: Annotated[str, typer.Argument(help="The payload: a JSON object")] = "{}",
+    dedup_key: Annotated[str | None, typer.Option(help="Do nothing if a job with this key exists")] = None,
+    max_attempts: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+) -> None:
+    """Add a job of a registered kind; prints its id (nothing when the dedup key is taken)."""
+    import json
+
+    from engine.core.errors import BadRequest
+    from engine.jobs.queue import enqueue
+
+    try:
+        body = json.loads(payload)
+    except ValueError as exc:
+        raise BadRequest(f"the payload is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the payload must be a JSON object")
+
+    async def go() -> int | None:
+        c = _context()
+        try:
+            if kind not in c.job_handlers:
+                raise BadRequest(f"no handler is registered for job kind {kind!r}; known: {', '.join(c.job_handlers.keys())}")
+            async with c.db.write() as conn:
+                return await enqueue(conn, c.clock.now(), kind, body, dedup_key=dedup_key, max_attempts=max_attempts)
+        finally:
+            await c.db.dispose()
+
+    job_id = asyncio.run(go())
+    if job_id is None:
+        typer.echo(f"a job with dedup key {dedup_key!r} already exists; nothing added", err=True)
+    else:
+        typer.echo(job_id)
 
 
 @app.command("create-admin")

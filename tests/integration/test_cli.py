@@ -1,5 +1,6 @@
 """The `tangram` command as a user runs it: real processes, DATABASE_URL honoured."""
 
+import json
 import os
 import subprocess
 import sys
@@ -27,6 +28,27 @@ def test_migrate_create_admin_and_token(database_url):
     assert unknown.returncode == 1 and "no user with email" in unknown.stderr and unknown.stdout == ""
 
 
-def test_worker_says_it_is_a_stub(database_url):
-    helptext = _tangram(database_url, "worker", "--help")
-    assert "STUB" in helptext.stdout
+def test_operating_the_job_queue(database_url):
+    """An operator enqueues jobs, runs a worker until idle, finds the dead job and sends it back."""
+    good = _tangram(database_url, "jobs", "enqueue", "jobs.touch", '{"key": "ping"}', "--dedup-key", "ping")
+    assert good.returncode == 0 and good.stdout.strip().isdigit()
+    again = _tangram(database_url, "jobs", "enqueue", "jobs.touch", '{"key": "ping"}', "--dedup-key", "ping")
+    assert again.returncode == 0 and again.stdout == "" and "already exists" in again.stderr
+    bad = _tangram(database_url, "jobs", "enqueue", "jobs.touch", '{"key": ""}')  # jobs.touch refuses it when run
+    unknown = _tangram(database_url, "jobs", "enqueue", "no.such.kind", "{}")
+    assert unknown.returncode == 1 and "no handler is registered for job kind 'no.such.kind'" in unknown.stderr
+    not_json = _tangram(database_url, "jobs", "enqueue", "jobs.touch", "[1]")
+    assert not_json.returncode == 1 and "the payload must be a JSON object" in not_json.stderr
+
+    ran = _tangram(database_url, "worker", "--once")
+    assert ran.returncode == 0 and "2 job run(s)" in ran.stderr
+    dead = [json.loads(line) for line in _tangram(database_url, "jobs", "list", "--state", "dead").stdout.splitlines()]
+    assert [(j["id"], j["state"]) for j in dead] == [(int(bad.stdout), "dead")]
+    assert dead[0]["last_error"].startswith("PermanentFailure: jobs.touch needs a payload")
+
+    assert _tangram(database_url, "jobs", "retry", bad.stdout.strip()).returncode == 0
+    listed = [json.loads(line) for line in _tangram(database_url, "jobs", "list").stdout.splitlines()]
+    expected = [(int(bad.stdout), "pending", 0), (int(good.stdout), "done", 1)]
+    assert [(j["id"], j["state"], j["attempts"]) for j in listed] == expected
+    refused = _tangram(database_url, "jobs", "retry", good.stdout.strip())
+    assert refused.returncode == 1 and "only a dead job can be retried" in refused.stderr

@@ -17,14 +17,14 @@ from engine.core.errors import Forbidden
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
-def require_admin(actor: Access, *, write: bool) -> None:
+def require_admin(actor: Access, *, write: bool, what: str = "users, teams and roles") -> None:
     """Administrators only; a token limited to some apps administers nothing, a read-only one only reads."""
     if not actor.is_admin:
-        raise Forbidden("only administrators may manage users, teams and roles")
+        raise Forbidden(f"only administrators may manage {what}")
     if actor.token_apps is not None:
-        raise Forbidden("a token limited to some apps cannot administer users, teams or roles")
+        raise Forbidden(f"a token limited to some apps cannot administer {what}")
     if write and actor.token_read_only:
-        raise Forbidden("a read-only token cannot change users, teams or roles")
+        raise Forbidden(f"a read-only token cannot change {what}")
 
 
 @dataclass(frozen=True)

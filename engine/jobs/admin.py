@@ -1,0 +1,46 @@
+"""Operating the queue: list jobs (dead ones above all) and send a dead job back for another try.
+Shared by the admin API and the CLI; callers check rights and write the audit entry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.core.errors import Conflict, NotFound
+from engine.jobs.tables import jobs
+
+
+async def list_jobs(
+    conn: AsyncConnection, *, state: str | None = None, before: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Jobs newest first; pass the last id seen as `before` for the next page."""
+    query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(jobs.c.state == state)
+    if before is not None:
+        query = query.where(jobs.c.id < before)
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def get_job(conn: AsyncConnection, job_id: int) -> dict[str, Any]:
+    row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"there is no job {job_id}")
+    return dict(row)
+
+
+async def retry(conn: AsyncConnection, job_id: int, now: datetime) -> dict[str, Any]:
+    """Dead -> pending, due now, with its attempts reset (last_error stays until the next run, so the
+    operator still sees why it died). Any other state is a Conflict: it is running or will run."""
+    revived = await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state == "dead")
+        .values(state="pending", attempts=0, run_at=now, finished_at=None, locked_by=None, locked_until=None)
+    )
+    job = await get_job(conn, job_id)
+    if revived.rowcount != 1:
+        raise Conflict(f"job {job_id} is {job['state']}: only a dead job can be retried")
+    return job
