@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from engine.core.errors import BadRequest, TangramError, ValidationFailed, pydantic_errors
-from engine.schema.field_types.temporal import iso_utc
+from engine.core.jsonvalues import json_default
 
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -72,18 +71,8 @@ def parse_model(model: type[ModelT], doc: Any) -> ModelT:
         raise ValidationFailed("The request body has errors", errors=pydantic_errors(exc)) from None
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from engine.schema.field_types.temporal import iso_utc
+from engine.core.jsonvalues import iso_utc
 from engine.schema.model import CompiledEntity
 
 SYSTEM_OUT = ("version", "created_at", "updated_at", "created_by", "updated_by", "owner", "deleted_at")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Date, or_
 from sqlalchemy.types import TypeEngine
 
 from engine.core.errors import ErrorDetail
+from engine.core.jsonvalues import iso_utc, to_utc
 from engine.core.sql import UTCDateTime
 from engine.schema.definition import FieldBase
 from engine.schema.field_types.base import FieldType, InvalidValue
@@ -29,16 +30,6 @@ class DateTimeConfig(FieldBase):
     type: Literal["datetime"]
     min: datetime | None = None
     max: datetime | None = None
-
-
-def to_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def iso_utc(value: datetime) -> str:
-    if value.tzinfo is not UTC:
-        value = to_utc(value)
-    return value.isoformat().replace("+00:00", "Z")
 
 
 class TemporalType(FieldType):
