@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response, StreamingResponse
 
 from engine.api.deps import Ctx, CurrentActor
@@ -19,7 +20,8 @@ from engine.auth.policy import Access, scope
 from engine.core.errors import BadRequest, ErrorCollector
 from engine.records import idempotency
 from engine.records.export import export_columns, export_csv
-from engine.records.query import parse_list_query
+from engine.records.query import caller_env, filter_targets, parse_list_query
+from engine.schema.model import CompiledEntity
 
 router = APIRouter(prefix="/api/v1/apps", tags=["records"])
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -40,8 +42,18 @@ def _record(body: Any, status: int = 200) -> Response:
 async def _list(c: Ctx, actor: Access, app: str, entity: str, binned: bool, **params: Any) -> Response:
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-        q = parse_list_query(e, **params, hidden=scope(actor, e, "read").hidden)
+        q = parse_list_query(e, **params, **await _filter_context(c, conn, actor, e, params["filter"]))
         return json_response(await c.reader.list(conn, actor, e, q, binned=binned))
+
+
+async def _filter_context(c: Ctx, conn: AsyncConnection, actor: Access, e: CompiledEntity, filter: str | None) -> dict[str, Any]:
+    """What a list filter may see: the caller's field mask, the relation targets they may read, and
+    their variables (user, team, now, today in the installation's time zone)."""
+    return {
+        "hidden": scope(actor, e, "read").hidden,
+        "targets": await filter_targets(c.store, conn, actor, e, filter),
+        "env": caller_env(actor, c.clock.now(), c.settings.tangram_timezone),
+    }
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -89,10 +101,8 @@ async def export_records(
     """Every record of the list view the caller may export, as CSV (UTF-8 with BOM for Excel)."""
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-    hidden = scope(actor, e, "read").hidden
-    q = parse_list_query(
-        e, filter=filter, sort=sort, limit=1, cursor=None, fields=fields, expand=None, count=False, hidden=hidden
-    )
+        seen = await _filter_context(c, conn, actor, e, filter)
+    q = parse_list_query(e, filter=filter, sort=sort, limit=1, cursor=None, fields=fields, expand=None, count=False, **seen)
     export_columns(actor, e, q)  # refuses before the response starts
     name = f"{app}-{entity}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

@@ -19,7 +19,11 @@ async def load_access(
     """Two small indexed queries: the user's role definitions, and their teams with sub-teams."""
     role_rows = (await conn.execute(select(roles.c.definition).join(user_roles).where(user_roles.c.user_id == user_id))).all()
     grants = tuple(tuple(RoleDefinition.model_validate(r.definition).grants) for r in role_rows)
-    mine = (await conn.execute(select(teams.c.id, teams.c.path).join(user_teams).where(user_teams.c.user_id == user_id))).all()
+    mine = (
+        await conn.execute(
+            select(teams.c.id, teams.c.path, user_teams.c.is_primary).join(user_teams).where(user_teams.c.user_id == user_id)
+        )
+    ).all()
     subtree: frozenset[int] = frozenset()
     members: frozenset[int] = frozenset()
     if mine:
@@ -29,7 +33,8 @@ async def load_access(
     shared = await _shares(conn, user_id, frozenset(t.id for t in mine))
     return Access(
         user_id=user_id, token_id=token_id, is_admin=is_admin, source=source, roles=grants,
-        team_ids=frozenset(t.id for t in mine), subtree_team_ids=subtree, team_member_ids=members, shared=shared,
+        team_ids=frozenset(t.id for t in mine), subtree_team_ids=subtree,
+        primary_team_id=min((t.id for t in mine if t.is_primary), default=None), team_member_ids=members, shared=shared,
         token_read_only=token_read_only,
         token_apps=None if token_apps is None else frozenset(token_apps),
     )  # fmt: skip

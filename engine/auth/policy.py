@@ -26,6 +26,7 @@ class Access(Actor):
 
     roles: tuple[tuple[Grant, ...], ...] = ()
     team_ids: frozenset[int] = frozenset()  # teams the user belongs to
+    primary_team_id: int | None = None  # their primary team: what `user.team` means in conditions
     subtree_team_ids: frozenset[int] = frozenset()  # those teams and all their sub-teams
     token_read_only: bool = False
     token_apps: frozenset[str] | None = None

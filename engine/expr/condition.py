@@ -1,10 +1,12 @@
 """Condition trees: parse JSON into a typed AST, checked against an entity at definition time.
 
     {"all": [{"field": "industry", "op": "eq", "value": "manufacturing"},
-             {"field": "budget", "op": "gt", "value": 500000}]}
+             {"field": "account.budget", "op": "gt", "value": {"field": "target_budget"}},
+             {"field": "last_activity_at", "op": "older_than", "value": {"amount": 3, "unit": "days"}}]}
 
-Groups: all / any / not. Every value is parsed by the field's own type, so comparing a date field to
-a string that is not a date is an error with its JSON path, before anything runs.
+Groups: all / any / not. Every literal is parsed by the field's own type, so comparing a date field
+to a string that is not a date is an error with its JSON path, before anything runs. The AST is
+what both back ends compile: `to_python` (a callable over a record) and `to_sql` (a WHERE clause).
 """
 
 from __future__ import annotations
@@ -13,43 +15,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core.errors import ErrorCollector
-from engine.expr.fields import resolve
-from engine.schema.field_types import InvalidValue
+from engine.expr import operands
+from engine.expr.dates import Span
+from engine.expr.fields import Ref, Targets, resolve_path
+from engine.expr.operands import INVALID, Var, parse_operand
+from engine.expr.operators import CHANGES, LIST_VALUE, NO_VALUE, OPERAND_OPS, OPS_BY_TYPE, SET_MATCH, SPANS
 from engine.schema.model import BoundField, CompiledEntity
 
 MAX_DEPTH = 16
 MAX_NODES = 500
 
-TEXTUAL = {"text", "long_text", "email", "phone", "url", "auto_number"}
-ORDERED = {"integer", "decimal", "currency", "percent", "date", "datetime"}
-EQUALITY = {"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}
-OPS_BY_TYPE: dict[str, set[str]] = {
-    **{t: EQUALITY | {"contains", "not_contains", "starts_with", "ends_with"} for t in TEXTUAL},
-    **{t: EQUALITY | {"gt", "gte", "lt", "lte", "between"} for t in ORDERED},
-    **{t: EQUALITY for t in ("select", "boolean", "relation", "user")},
-    **{t: {"is_empty", "is_not_empty"} for t in ("multi_select", "json")},
-}
-NO_VALUE = {"is_empty", "is_not_empty"}
-TEXT_MATCH = {"contains", "not_contains", "starts_with", "ends_with"}
-LIST_VALUE = {"in", "not_in"}
-# Relaxed when parsing operands: a filter may compare with values the field would not store.
-RELAXED = {"min": None, "max": None, "min_length": None, "max_length": 1_000_000, "pattern": None}
+__all__ = ["Compare", "Group", "Node", "Not", "Var", "parse_condition", "parse_operand", "to_doc"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Compare:
-    field: BoundField
+    ref: Ref
     op: str
-    value: Any  # parsed by the field type; a list for in/not_in and between
+    # None (no value); a literal parsed by the field type (a list for in/not_in/between/has_*);
+    # a Ref (another field); a Var; a Span (relative dates).
+    value: Any = None
+
+    @property
+    def field(self) -> BoundField:
+        return self.ref.field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Group:
     kind: str  # all | any
     items: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Not:
     item: Node
 
@@ -58,11 +56,20 @@ Node = Compare | Group | Not
 
 
 def parse_condition(
-    doc: Any, entity: CompiledEntity, errors: ErrorCollector, path: str = "", hidden: frozenset[str] = frozenset()
+    doc: Any,
+    entity: CompiledEntity,
+    errors: ErrorCollector,
+    path: str = "",
+    hidden: frozenset[str] = frozenset(),
+    entities: Targets | None = None,
+    allow_changes: bool = False,
 ) -> Node | None:
     """Parse and type-check a condition; problems go to `errors` with JSON paths under `path`.
-    Fields in `hidden` (the caller's field mask) are treated as unknown."""
-    return _Parser(entity, errors, hidden).node(doc, path, 0)
+
+    Fields in `hidden` (the caller's field mask) are treated as unknown. `entities` are the targets
+    paths may reach (see `paths.entities_for`; without them only the entity's own fields resolve).
+    `allow_changes` admits changed / changed_from / changed_to: rule conditions on updates only."""
+    return _Parser(entity, errors, hidden, entities or {}, allow_changes).node(doc, path, 0)
 
 
 @dataclass
@@ -70,98 +77,105 @@ class _Parser:
     entity: CompiledEntity
     errors: ErrorCollector
     hidden: frozenset[str]
+    targets: Targets
+    allow_changes: bool
     budget: int = MAX_NODES
 
     def node(self, doc: Any, path: str, depth: int) -> Node | None:
-        return _parse(doc, self, path, depth)
-
-
-def _parse(doc: Any, p: _Parser, path: str, depth: int) -> Node | None:
-    errors = p.errors
-    p.budget -= 1
-    if depth > MAX_DEPTH or p.budget < 0:
-        errors.add(path, "too_complex", f"conditions may nest {MAX_DEPTH} levels and hold {MAX_NODES} nodes at most")
-        return None
-    if not isinstance(doc, dict):
-        errors.add(path, "type", "a condition must be an object")
-        return None
-    groups = [k for k in ("all", "any", "not") if k in doc]
-    if groups:
-        if len(doc) != 1:
-            errors.add(path, "shape", f"a {groups[0]!r} group must have no other keys")
+        self.budget -= 1
+        if depth > MAX_DEPTH or self.budget < 0:
+            self.errors.add(path, "too_complex", f"conditions may nest {MAX_DEPTH} levels and hold {MAX_NODES} nodes at most")
             return None
+        if not isinstance(doc, dict):
+            self.errors.add(path, "type", "a condition must be an object")
+            return None
+        groups = [k for k in ("all", "any", "not") if k in doc]
+        if not groups:
+            return self.compare(doc, path)
         kind = groups[0]
+        if len(doc) != 1:
+            self.errors.add(path, "shape", f"a {kind!r} group must have no other keys")
+            return None
         if kind == "not":
-            inner = p.node(doc["not"], f"{path}/not", depth + 1)
+            inner = self.node(doc["not"], f"{path}/not", depth + 1)
             return None if inner is None else Not(inner)
         if not isinstance(doc[kind], list) or not doc[kind]:
-            errors.add(f"{path}/{kind}", "type", f"{kind!r} takes a non-empty list of conditions")
+            self.errors.add(f"{path}/{kind}", "type", f"{kind!r} takes a non-empty list of conditions")
             return None
-        items = [p.node(c, f"{path}/{kind}/{i}", depth + 1) for i, c in enumerate(doc[kind])]
+        items = [self.node(c, f"{path}/{kind}/{i}", depth + 1) for i, c in enumerate(doc[kind])]
         return Group(kind, tuple(i for i in items if i is not None))
-    return _compare(doc, p, path)
 
+    def ref(self, key: Any) -> Ref | None:
+        return resolve_path(self.entity, key, self.hidden, self.targets) if isinstance(key, str) else None
 
-def _compare(doc: dict[str, Any], p: _Parser, path: str) -> Node | None:
-    entity, errors = p.entity, p.errors
-    unknown = set(doc) - {"field", "op", "value"}
-    if unknown:
-        errors.add(path, "shape", f"unexpected keys {sorted(unknown)}; a comparison has field, op and value")
-        return None
-    key, op = doc.get("field"), doc.get("op")
-    f = resolve(entity, key, p.hidden) if isinstance(key, str) else None
-    if f is None:
-        errors.add(f"{path}/field", "unknown_field", f"unknown field {str(key)[:100]!r}")
-        return None
-    allowed = OPS_BY_TYPE.get(f.cfg.type, set())
-    if op not in allowed:
-        errors.add(
-            f"{path}/op",
-            "unknown_op",
-            f"operator {str(op)[:50]!r} does not apply to a {f.cfg.type} field; use one of {sorted(allowed)}",
-        )
-        return None
-    if op in NO_VALUE:
-        if "value" in doc:
-            errors.add(f"{path}/value", "not_allowed", f"{op} takes no value")
+    def compare(self, doc: dict[str, Any], path: str) -> Compare | None:
+        errors = self.errors
+        unknown = set(doc) - {"field", "op", "value"}
+        if unknown:
+            errors.add(path, "shape", f"unexpected keys {sorted(unknown)}; a comparison has field, op and value")
             return None
-        return Compare(f, op, None)
-    value = _operand(f, op, doc.get("value"), errors, f"{path}/value")
-    return None if value is _INVALID else Compare(f, op, value)
+        key, op = doc.get("field"), doc.get("op")
+        ref = self.ref(key)
+        if ref is None:
+            errors.add(f"{path}/field", "unknown_field", f"unknown field {str(key)[:100]!r}")
+            return None
+        allowed = OPS_BY_TYPE.get(ref.kind, frozenset())
+        if op in CHANGES and op in allowed and not self.changes_allowed(ref, op, f"{path}/op"):
+            return None
+        if op not in allowed:
+            listed = sorted(allowed if self.allow_changes else allowed - CHANGES)
+            kind = f"{'an' if ref.kind[0] in 'aeiou' else 'a'} {ref.kind}"
+            message = f"operator {str(op)[:50]!r} does not apply to {kind} field; use one of {listed}"
+            errors.add(f"{path}/op", "unknown_op", message)
+            return None
+        if op in NO_VALUE:
+            if "value" in doc:
+                errors.add(f"{path}/value", "not_allowed", f"{op} takes no value")
+                return None
+            return Compare(ref, op)
+        value = self.value(ref, op, doc.get("value"), f"{path}/value")
+        return None if value is INVALID else Compare(ref, op, value)
+
+    def changes_allowed(self, ref: Ref, op: str, path: str) -> bool:
+        if not self.allow_changes:
+            self.errors.add(path, "not_allowed", f"{op} is only known in rule conditions on updates")
+        elif ref.hops:
+            self.errors.add(path, "not_allowed", f"{op} applies to the record's own fields, not to {ref.path!r}")
+        return self.allow_changes and not ref.hops
+
+    def value(self, ref: Ref, op: str, raw: Any, path: str) -> Any:
+        errors = self.errors
+        if op in SPANS:
+            return operands.span(ref.kind, raw, errors, path)
+        if op in LIST_VALUE or op in SET_MATCH or op == "between":
+            return operands.values(ref.field, op, raw, errors, path)
+        if isinstance(raw, dict) and op in OPERAND_OPS and set(raw) in ({"field"}, {"var"}):
+            if "var" in raw:
+                return operands.variable(ref, raw, errors, path)
+            return operands.other_field(ref, self.ref(raw["field"]), raw, errors, path)
+        return operands.literal(ref.field, op, raw, errors, path)
 
 
-_INVALID = object()
+def to_doc(node: Node) -> dict[str, Any]:
+    """The JSON form of a node (literals as the API writes them): what explanations show."""
+    if isinstance(node, Group):
+        return {node.kind: [to_doc(n) for n in node.items]}
+    if isinstance(node, Not):
+        return {"not": to_doc(node.item)}
+    out: dict[str, Any] = {"field": node.ref.path, "op": node.op}
+    if node.op not in NO_VALUE:
+        out["value"] = value_doc(node)
+    return out
 
 
-def _operand(f: BoundField, op: str, raw: Any, errors: ErrorCollector, path: str) -> Any:
-    if op in LIST_VALUE or op == "between":
-        size_ok = isinstance(raw, list) and (len(raw) == 2 if op == "between" else 1 <= len(raw) <= 1000)
-        if not size_ok:
-            shape = "a list [low, high]" if op == "between" else "a list of 1-1000 values"
-            errors.add(path, "type", f"{op} takes {shape}")
-            return _INVALID
-        values = [_one(f, op, v, errors, f"{path}/{i}") for i, v in enumerate(raw)]
-        return _INVALID if _INVALID in values else values
-    return _one(f, op, raw, errors, path)
-
-
-def _one(f: BoundField, op: str, raw: Any, errors: ErrorCollector, path: str) -> Any:
-    if raw is None:
-        errors.add(path, "null", "compare with null using is_empty / is_not_empty")
-        return _INVALID
-    try:
-        return parse_operand(f, raw, text_match=op in TEXT_MATCH)
-    except InvalidValue as exc:
-        errors.add(path, exc.code, exc.message)
-        return _INVALID
-
-
-def parse_operand(f: BoundField, raw: Any, text_match: bool = False) -> Any:
-    """A value to compare a field with: parsed by the field's type, minus the limits that only
-    apply to stored values (a filter may look for budgets below the field's minimum)."""
-    if text_match or f.type.generated:  # fragments of text; auto numbers compare as text
-        if not isinstance(raw, str) or "\x00" in raw:
-            raise InvalidValue("type", "expected a string")
-        return raw
-    relaxed = f.cfg.model_copy(update={k: v for k, v in RELAXED.items() if k in type(f.cfg).model_fields})
-    return f.type.parse(relaxed, raw)
+def value_doc(node: Compare) -> Any:
+    v, f = node.value, node.field
+    if isinstance(v, Ref):
+        return {"field": v.path}
+    if isinstance(v, Var):
+        return {"var": v.name}
+    if isinstance(v, Span):
+        return {"amount": v.amount, "unit": v.unit}
+    if node.op in LIST_VALUE or node.op == "between":
+        return [f.type.dump(f.cfg, x) for x in v]
+    return f.type.dump(f.cfg, v)

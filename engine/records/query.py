@@ -9,17 +9,24 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
+from engine.auth.policy import Access, scope
 from engine.core.errors import BadRequest, ErrorCollector
 from engine.expr.condition import Node, parse_condition, parse_operand
-from engine.expr.fields import resolve
+from engine.expr.fields import Readable, resolve
+from engine.expr.paths import entities_for
 from engine.expr.to_sql import to_sql
+from engine.formula.env import Env
 from engine.schema.field_types import InvalidValue
 from engine.schema.model import BoundField, CompiledEntity
+from engine.schema.store import EntityStore
 
 UNSORTABLE = {"multi_select", "json", "long_text"}
 MAX_SORT_KEYS = 8
@@ -41,6 +48,27 @@ class ListQuery:
     fields: list[str] | None
     expand: list[str]
     count: bool
+    env: Env  # what the filter's variables read
+
+
+def caller_env(access: Access, now: datetime, tz: str) -> Env:
+    """The filter's variables for this caller: `user`, `user.team` (primary team), `now`, `today` in `tz`."""
+    return Env(now=now, tz=ZoneInfo(tz), user_id=access.user_id, user_team_id=access.primary_team_id)
+
+
+async def filter_targets(
+    store: EntityStore, conn: AsyncConnection, access: Access, entity: CompiledEntity, filter: str | None
+) -> dict[str, Readable]:
+    """The relation targets a filter's paths may reach, as the caller may read them: an entity they
+    cannot read is left out (its paths are unknown fields), hidden fields and row scope apply."""
+    if not filter or "." not in filter:  # no path in it: spare the lookup on every plain list
+        return {}
+    out = {}
+    for name, target in (await entities_for(store, conn, entity)).items():
+        s = scope(access, target, "read")
+        if s.allowed:
+            out[name] = Readable(target, s.hidden, s.where)
+    return out
 
 
 def parse_list_query(
@@ -54,8 +82,11 @@ def parse_list_query(
     expand: str | None,
     count: bool,
     hidden: frozenset[str] = frozenset(),
+    targets: dict[str, Readable] | None = None,
+    env: Env | None = None,
 ) -> ListQuery:
-    """Parse list parameters; fields in `hidden` (the caller's field mask) answer as unknown."""
+    """Parse list parameters; fields in `hidden` (the caller's field mask) answer as unknown.
+    `targets` (see `filter_targets`) let the filter follow relations; `env` is what its variables read."""
     errors = ErrorCollector()
     condition = None
     if filter:
@@ -63,13 +94,14 @@ def parse_list_query(
             doc = json.loads(filter)
         except (ValueError, RecursionError):
             raise BadRequest("filter is not valid JSON") from None
-        condition = parse_condition(doc, entity, errors, "/filter", hidden)
+        condition = parse_condition(doc, entity, errors, "/filter", hidden, targets)
     keys = _sort_keys(entity, sort or "", errors, hidden)
     selected = _names(entity, fields, errors, "/fields", hidden) if fields else None
     expanded = _names(entity, expand, errors, "/expand", hidden, relations_only=True) if expand else []
     errors.raise_if_any("The list query has errors")
     sort_text = ",".join(("-" if k.descending else "") + k.field.key for k in keys)
-    return ListQuery(condition, keys, sort_text, limit, _decode_cursor(cursor, keys, sort_text), selected, expanded, count)
+    after = _decode_cursor(cursor, keys, sort_text)
+    return ListQuery(condition, keys, sort_text, limit, after, selected, expanded, count, env or Env.at())
 
 
 def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector, hidden: frozenset[str]) -> list[SortKey]:
@@ -159,7 +191,7 @@ def _order(col: Any, key: SortKey, binned: bool) -> Any:
 def _filtered(entity: CompiledEntity, q: ListQuery, stmt: Select[Any], binned: bool) -> Select[Any]:
     table = entity.table
     stmt = stmt.where(table.c.deleted_at.is_not(None) if binned else table.c.deleted_at.is_(None))
-    return stmt if q.condition is None else stmt.where(to_sql(q.condition, table))
+    return stmt if q.condition is None else stmt.where(to_sql(q.condition, table, q.env))
 
 
 def build_select(entity: CompiledEntity, q: ListQuery, *, binned: bool = False) -> Select[Any]:
