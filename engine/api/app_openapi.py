@@ -39,7 +39,8 @@ def _schemas(e: CompiledEntity, hidden: frozenset[str], locked: frozenset[str]) 
     name = _name(e)
     props = {k: _value(f) for k, f in e.fields.items() if k not in hidden}
     # What this client may send: not server-assigned numbers, not fields read-only for everyone or for them.
-    writable = {k: v for k, v in props.items() if not (e.fields[k].type.generated or e.fields[k].cfg.read_only or k in locked)}
+    server_set = {k for k, f in e.fields.items() if f.type.generated or f.type.computed}  # auto numbers, formulas
+    writable = {k: v for k, v in props.items() if not (k in server_set or e.fields[k].cfg.read_only or k in locked)}
     required = [k for k in writable if e.fields[k].cfg.required and e.fields[k].cfg.default is None]
     create: dict[str, Any] = {
         "type": "object",

@@ -15,6 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from engine.schema.definition import FieldBase
 from engine.schema.field_types import field_types
+from engine.schema.field_types.formula import value_type
 from engine.schema.field_types.link import UserConfig
 from engine.schema.field_types.number import IntegerConfig
 from engine.schema.field_types.temporal import DateTimeConfig
@@ -90,7 +91,7 @@ class Ref:
 
     @property
     def kind(self) -> str:
-        return str(self.field.cfg.type)
+        return value_type(self.field.cfg)
 
 
 def resolve(entity: CompiledEntity, key: str, hidden: frozenset[str] = frozenset()) -> BoundField | None:

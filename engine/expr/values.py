@@ -11,6 +11,7 @@ from typing import Any
 from engine.core.jsonvalues import to_utc
 from engine.expr.fields import SYSTEM_FIELDS
 from engine.expr.operators import NUMERIC
+from engine.schema.field_types.formula import value_type
 from engine.schema.model import CompiledEntity
 
 
@@ -40,6 +41,6 @@ def native_record(entity: CompiledEntity, record_json: Mapping[str, Any]) -> dic
         if key == "deleted_at":
             out[key] = None if value is None else LOADERS["datetime"](value)
         elif f is not None:
-            load = LOADERS.get(f.cfg.type)
+            load = LOADERS.get(value_type(f.cfg))
             out[key] = value if value is None or load is None else load(value)
     return out

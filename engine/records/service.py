@@ -189,6 +189,8 @@ class RecordService:
     async def _bin(self, conn: AsyncConnection, entity: CompiledEntity, row: Any, actor: Access, depth: int) -> None:
         # Cascades are effects of the definition (like a foreign key's), not of the caller's rights.
         await self._detach(conn, entity, row.id, actor, depth, live_only=True)
+        # Read again: detaching may have saved this record (its totals over the records binned).
+        row = (await self._load(conn, entity, [row.id], lock=False)).get(row.id, row)
         before = record_json(entity, row)
         await self._bump(conn, entity, row, {"deleted_at": self.clock.now()}, actor)
         await self._emit(conn, entity, actor, "deleted", [(row.id, before, None)])
@@ -205,7 +207,7 @@ class RecordService:
     async def _check_restorable(self, conn: AsyncConnection, entity: CompiledEntity, row: Any) -> None:
         errors = ErrorCollector()
         stored = record_json(entity, row)
-        data = {k: stored[k] for k, f in entity.fields.items() if not f.type.generated}
+        data = {k: stored[k] for k, f in entity.fields.items() if not (f.type.generated or f.type.computed)}
         values = validate_input(entity, data, SYSTEM, errors, partial=True)
         await check_references(conn, self.store, Access.system(), entity, [values], errors, [""])
         await check_unique(conn, entity, [values], [row.id], errors, [""])

@@ -33,7 +33,7 @@ def validate_input(
             _non_field(entity, key, raw, values, errors, path)
             if key == "owner" and scope is not None and not scope.rights.assign and raw != actor.user_id:
                 errors.add(path + "/owner", "read_only", "you may not assign records to someone else")
-        elif f.type.generated or key in locked or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
+        elif f.type.generated or f.type.computed or key in locked or (f.cfg.read_only and actor.source not in TRUSTED_SOURCES):
             errors.add(path + pointer(key), "read_only", f"{key!r} is read-only")
         elif raw is None:
             if f.cfg.required:
@@ -51,7 +51,7 @@ def validate_input(
 
 def _defaults(entity: CompiledEntity, data: dict[str, Any], values: dict[str, Any], errors: ErrorCollector, path: str) -> None:
     for key, f in entity.fields.items():
-        if key in data or f.type.generated:
+        if key in data or f.type.generated or f.type.computed:
             continue
         if f.cfg.default is not None:
             values[key] = f.default_value

@@ -4,7 +4,8 @@
   is written into existing records); re-adding a removed field's key restores its kept column;
 - remove a field: the column is kept (data recoverable) until the removed fields are purged;
 - relabel, options, help text, display field: metadata only, no DDL;
-- change type or constraints: only where no stored value is lost or left invalid, else 409 with why.
+- change type or constraints: only where no stored value is lost or left invalid, else 409 with why;
+- add or change a formula field: every formula of every record is recomputed by one UPDATE.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.core.errors import Conflict, ErrorDetail
+from engine.formula import Env
 from engine.schema import ddl
 from engine.schema.definition import EntityDefinition, field_json
+from engine.schema.formulas import Child, sql_values
 from engine.schema.model import BoundField, CompiledEntity, bind, build_table, field_indexes
 
 COSMETIC = {"label", "help_text", "read_only", "default"}
@@ -38,6 +41,12 @@ class Plan:
     def removed_json(self) -> list[Any]:
         return [field_json(f) for f in self.kept_removed]
 
+    @property
+    def recompute(self) -> bool:
+        """Whether a formula field was added, restored or changed (so stored values are stale)."""
+        touched = self.added + [new for _, new in self.restored + self.changed]
+        return any(f.type.computed for f in touched)
+
     def summary(self) -> dict[str, Any]:
         return {
             "added": [f.key for f in self.added],
@@ -56,6 +65,13 @@ class Plan:
             await _reindex(conn, table, old, new)
         if self.backfill:
             await conn.execute(update(table).where(table.c.deleted_at.is_(None)).values(**self.backfill))
+
+
+async def recompute_formulas(conn: AsyncConnection, entity: CompiledEntity, children: dict[str, Child], env: Env) -> None:
+    """Store every formula field's value for every record (the recycle bin's too), in SQL."""
+    values = sql_values(entity, entity.table, children, env)
+    if values:
+        await conn.execute(update(entity.table).values(**values))
 
 
 async def _reindex(conn: AsyncConnection, table: Table, old: BoundField, new: BoundField) -> None:

@@ -16,10 +16,12 @@ from engine.core.actor import Actor
 from engine.core.clock import Clock
 from engine.core.errors import BadRequest, Conflict, ErrorCollector, ErrorDetail, NotFound, ValidationFailed
 from engine.core.sql import short_name
+from engine.formula import Env, child_refs
 from engine.schema import ddl
 from engine.schema.definition import EntityDefinition, parse_entity
-from engine.schema.evolution import plan_changes
+from engine.schema.evolution import plan_changes, recompute_formulas
 from engine.schema.field_types import field_types
+from engine.schema.formulas import Child, check_formulas, find_children, parsed
 from engine.schema.model import CompiledEntity, bind, build_table
 from engine.schema.store import EntityStore
 from engine.schema.tables import apps, entities, entity_versions
@@ -67,6 +69,7 @@ class SchemaService:
         app_row = await self.get_app(conn, app)
         definition = parse_entity(doc, field_types())
         await self._check_targets(conn, app, definition)
+        await self._check_formulas(conn, app, definition)
         taken = (
             await conn.execute(
                 select(entities.c.deleted_at).where(entities.c.app_id == app_row["id"], entities.c.key == definition.key)
@@ -102,6 +105,7 @@ class SchemaService:
         if definition.key != key:
             raise ValidationFailed("Invalid entity definition", errors=[_err("/key", "immutable", "an entity key cannot change")])
         await self._check_targets(conn, app, definition)
+        children = await self._check_formulas(conn, app, definition)
         plan = await plan_changes(conn, current, definition)
         await plan.apply(conn)
         version = current.version + 1
@@ -113,7 +117,15 @@ class SchemaService:
             )
         )
         await self._record_version(conn, current.id, version, definition.to_json(), plan.summary(), actor)
-        return await self.store.get(conn, app, key)
+        try:
+            updated = await self.store.get(conn, app, key)
+            await self._check_folding(conn, app, key)
+            if plan.recompute:
+                await recompute_formulas(conn, updated, children, Env.at(self.clock.now()))
+        except Exception:
+            self.store.forget()  # it compiled a version this transaction will not keep
+            raise
+        return updated
 
     async def delete_entity(self, conn: AsyncConnection, app: str, key: str, confirm: str | None) -> None:
         """Move an entity to the recycle bin: its table and data stay until purged."""
@@ -199,6 +211,30 @@ class SchemaService:
             if await self.store.get_or_none(conn, target_app or app, target) is None:
                 errors.add(f"/fields/{i}/target", "unknown_entity", f"relation target {f.target!r} does not exist")
         errors.raise_if_any("Invalid entity definition")
+
+    async def _check_formulas(self, conn: AsyncConnection, app: str, definition: EntityDefinition) -> dict[str, Child]:
+        """Formula fields read fields that exist, give what they return, form no cycle, and fold
+        child entities that point at this one; the children found, by child key."""
+        errors = ErrorCollector()
+        children = await find_children(conn, self.store, app, definition.key, definition.fields, errors)
+        check_formulas(list(definition.fields), children, errors)
+        errors.raise_if_any("Invalid entity definition")
+        return children
+
+    async def _check_folding(self, conn: AsyncConnection, app: str, key: str) -> None:
+        """Totals of other entities over this one (SUM(order_line.amount)) must still hold after its
+        change: a removed field or relation they fold is refused (409), not left to compute 0."""
+        problems = []
+        for other in await self.store.list(conn, app):
+            folded = {r.entity for f in parsed(other.definition.fields).values() for r in child_refs(f)}
+            if other.key == key or key not in folded:
+                continue
+            try:
+                await self._check_formulas(conn, app, other.definition)
+            except ValidationFailed as exc:
+                problems += [ErrorDetail("", "formula", f"{other.key}{e.path}: {e.message}") for e in exc.errors]
+        if problems:
+            raise Conflict(f"formulas of other entities fold {key!r} records and would break", errors=problems)
 
     async def _referrers(self, conn: AsyncConnection, app: str, key: str, exclude: int) -> list[str]:
         found = []

@@ -7,6 +7,7 @@ from functools import lru_cache
 from engine.core.registry import Registry
 from engine.schema.field_types.base import FieldType, InvalidValue
 from engine.schema.field_types.choice import BooleanType, MultiSelectType, SelectType
+from engine.schema.field_types.formula import FormulaType
 from engine.schema.field_types.link import RelationType, UserType
 from engine.schema.field_types.number import CurrencyType, DecimalType, IntegerType, PercentType
 from engine.schema.field_types.special import AutoNumberType, JsonFieldType
@@ -16,7 +17,7 @@ from engine.schema.field_types.text import EmailType, LongTextType, PhoneType, T
 BUILTIN_FIELD_TYPES: tuple[type[FieldType], ...] = (
     TextType, LongTextType, IntegerType, DecimalType, CurrencyType, PercentType, BooleanType, DateType,
     DateTimeType, SelectType, MultiSelectType, EmailType, PhoneType, UrlType, RelationType, UserType,
-    AutoNumberType, JsonFieldType,
+    AutoNumberType, JsonFieldType, FormulaType,
 )  # fmt: skip
 
 

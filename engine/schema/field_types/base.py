@@ -35,6 +35,9 @@ class FieldType:
     config: ClassVar[type[FieldBase]]
     # Server-generated (auto_number): clients never write it.
     generated: ClassVar[bool] = False
+    # Computed from other fields by the server (formula): clients never write it either, but it
+    # is not a sequence (no unique index, nothing to number).
+    computed: ClassVar[bool] = False
     # Types the stored column may be converted to without losing data (see `change_blocker`).
     widens_to: ClassVar[frozenset[str]] = frozenset()
 
@@ -69,7 +72,7 @@ class FieldType:
         if why_not:
             errors.append(ErrorDetail("/unique" if cfg.unique else "/indexed", "not_indexable", why_not))
         if cfg.default is not None:
-            if self.generated:
+            if self.generated or self.computed:
                 errors.append(ErrorDetail("/default", "not_allowed", f"a {self.key} field cannot have a default"))
             else:
                 try:

@@ -37,6 +37,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "multi_select": {"options": OPTIONS},
     "relation": {"target": "account"},
     "auto_number": {"prefix": "INV-", "digits": 5},
+    "formula": {"expression": "ROUND(1 / 3, 2)", "scale": 2},
 }
 
 # Valid values, written as the JSON a client sends; each must come back as the same JSON.
@@ -58,6 +59,7 @@ SAMPLES: dict[str, list[str]] = {
     "relation": ["1", str(2**63 - 1)],
     "user": ["3"],
     "json": ['{"a": [1, 2.5, null, true], "b": {"c": "d"}}', '[1, "x"]', '"text"', "3.25", "0", "false"],
+    "formula": ["0", "0.33", "-12.5", "9999999999999.99"],  # values of what it returns (a number here)
 }
 
 # Values a type accepts but writes back in its canonical form.
