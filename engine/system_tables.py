@@ -3,7 +3,19 @@
 from engine.audit import tables as audit_tables
 from engine.auth import tables as auth_tables
 from engine.core.sql import system_metadata
+from engine.jobs import tables as job_tables
+from engine.notify import tables as notify_tables
 from engine.records import tables as record_tables
+from engine.rules import tables as rule_tables
 from engine.schema import tables as schema_tables
 
-__all__ = ["audit_tables", "auth_tables", "record_tables", "schema_tables", "system_metadata"]
+__all__ = [
+    "audit_tables",
+    "auth_tables",
+    "job_tables",
+    "notify_tables",
+    "record_tables",
+    "rule_tables",
+    "schema_tables",
+    "system_metadata",
+]

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from engine import __version__
-from engine.api import admin, auth, health, meta, openapi_route, problems, records, shares
+from engine.api import admin, auth, health, jobs, meta, notifications, openapi_route, problems, records, rules, shares
 from engine.api.context import Context
 from engine.api.limits import BodyLimit
 from engine.core.db import Database
 from engine.core.settings import Settings, get_settings
+from engine.jobs.worker import Worker, in_background
 
 
 def secret_key(settings: Settings) -> str:
@@ -36,14 +37,19 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        worker = Worker(ctx.db, ctx.clock, ctx.job_handlers) if settings.tangram_inprocess_worker else None
+        async with in_background(worker) if worker else nullcontext():
+            yield
         await ctx.db.dispose()
 
     app = FastAPI(title="Tangram", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.ctx = ctx
     problems.install(app)
     # shares before records: its /{app}/{entity}/{rid}/shares paths must win over the record routes
-    routers = (health.router, auth.router, admin.router, meta.router, openapi_route.router, shares.router, records.router)
+    routers = (
+        health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
+        rules.router, shares.router, records.router,
+    )  # fmt: skip
     for router in routers:
         app.include_router(router)
     app.add_middleware(

@@ -11,8 +11,14 @@ from engine.auth.service import AuthService
 from engine.core.clock import Clock
 from engine.core.db import Database
 from engine.core.settings import Settings
+from engine.jobs.builtin import register_builtins
+from engine.jobs.queue import JobHandlers
+from engine.records.computed import ComputedFields
 from engine.records.reads import RecordReader
 from engine.records.service import RecordService
+from engine.rules.deliveries import Deliveries
+from engine.rules.engine import RuleEngine, Services
+from engine.rules.service import RuleService
 from engine.schema.service import SchemaService
 from engine.schema.store import EntityStore
 
@@ -26,9 +32,21 @@ class Context:
 
     def __post_init__(self) -> None:
         self.schema = SchemaService(self.store, self.clock)
-        self.records = RecordService(self.store, self.clock, hooks=(audit_record_events,))
+        self.computed = ComputedFields(self.store, self.clock, self.settings.tangram_timezone)
+        hooks = (audit_record_events, self.computed.after_change)
+        self.records = RecordService(self.store, self.clock, hooks=hooks, before_save=(self.computed.before_save,))
+        self.computed.records = self.records  # parents of changed line items are saved again through it
+        # Rules act through the record service and the record service runs rules: built in two steps.
+        self.rules = RuleEngine(Services(self.records, self.store, self.clock, self.settings))
+        self.rule_service = RuleService(self.rules)
+        self.records.before_save = (self.rules.before_save, *self.records.before_save)
+        self.records.hooks = (*self.records.hooks, self.rules.after_save)
         self.reader = RecordReader(self.store)
         self.auth = AuthService(self.clock)
+        self.job_handlers = JobHandlers()  # each engine registers its job kinds here
+        register_builtins(self.job_handlers)
+        self.rules.register_jobs(self.job_handlers)
+        Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
 
 
 async def ctx(request: Request) -> Context:  # async: FastAPI runs sync dependencies in a thread

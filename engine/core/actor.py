@@ -11,6 +11,9 @@ class Actor:
     token_id: int | None = None
     is_admin: bool = False
     source: str = "api"  # api | ui | import | rule | process | system
+    # Ids of the rules whose actions led to this write, outermost first: how cascades are bounded
+    # and cycles recognised (engine/rules).
+    cause: tuple[int, ...] = ()
 
 
 SYSTEM = Actor(user_id=None, is_admin=True, source="system")

@@ -65,6 +65,16 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def rehearse(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction that is always rolled back: dry runs do the real work, then undo it."""
+        async with self._writer.connect() as conn:
+            transaction = await conn.begin()
+            try:
+                yield conn
+            finally:
+                await transaction.rollback()
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self._reader.begin() as conn:
             yield conn

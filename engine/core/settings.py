@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,33 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # The business's time zone: "today", "this week" and birthdays in conditions are read in it.
     tangram_timezone: str = "UTC"
+    # `tangram serve` runs one job worker in its own process (engine/jobs); turn it off when
+    # separate `tangram worker` processes do the work.
+    tangram_inprocess_worker: bool = True
+
+    # Email (engine/notify): the sender backend is a registry key: file (default: .eml files under
+    # {var_dir}/mail/, so a fresh install shows what it would have sent), console or smtp.
+    tangram_email_backend: str = "file"
+    tangram_email_from: str = "Tangram <noreply@tangram.invalid>"
+    tangram_smtp_host: str = "localhost"
+    tangram_smtp_port: int = 587
+    tangram_smtp_username: str | None = None
+    tangram_smtp_password: SecretStr | None = None
+    tangram_smtp_starttls: bool = True  # upgrade the plain connection with STARTTLS (port 587)
+    tangram_smtp_ssl: bool = False  # TLS from the first byte (port 465)
+    tangram_smtp_timeout: float = 30.0
+    # Webhooks (engine/notify/webhook.py) refuse private, loopback and link-local targets unless the
+    # host name, IP or CIDR network is listed here: comma-separated or a JSON list.
+    tangram_webhook_allow_hosts: Annotated[list[str], NoDecode] = []
+    tangram_webhook_timeout: float = 10.0
+
+    @field_validator("tangram_webhook_allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [h.strip() for h in text.split(",") if h.strip()]
+        return value
 
 
 @lru_cache

@@ -16,7 +16,7 @@ import warnings
 from sqlalchemy.exc import SAWarning
 
 from engine.setup import prepare_database
-from tests.benchmarks import backends, lists, records, scoping
+from tests.benchmarks import backends, conditions, lists, records, scheduled, scoping
 from tests.benchmarks.backends import Backend
 from tests.benchmarks.measure import Section
 from tests.benchmarks.report import section, table
@@ -48,6 +48,24 @@ def run(name: str, backend: Backend, sizes: Sizes) -> None:
     print(f"\n{name} finished in {time.perf_counter() - started:.0f}s", flush=True)
 
 
+def run_conditions(sizes: Sizes) -> None:
+    """Once, not per backend: compiled conditions run on native records, without a database."""
+    section(f"conditions: {sizes.rows:,} native records (no database)")
+    report = conditions.measure(conditions.records(sizes.rows))
+    print(f"\n{table(report.metrics)}\n")
+    print("ratio = product cost / baseline cost per evaluation; baselines: a hand-written lambda, the rule-engine package")
+    print("\n".join(["", *report.notes]))
+
+
+def run_scheduled() -> None:
+    """Once, on SQLite: a scheduled rule's tick over BENCH_SCHEDULED_ROWS rows."""
+    section("scheduled rule on SQLite")
+    report = scheduled.scheduled_rule()
+    print(f"\n{table(report.metrics)}\n")
+    print("ratio = product time / hand-written INSERT .. SELECT .. RETURNING time, same table and database")
+    print("\n".join(["", *report.notes]))
+
+
 def main() -> int:
     warnings.filterwarnings("ignore", message=r"Dialect sqlite\+aiosqlite does \*not\* support Decimal", category=SAWarning)
     sizes = Sizes.from_env()
@@ -55,6 +73,8 @@ def main() -> int:
     print(f"Tangram benchmarks: python {platform.python_version()}, {platform.machine()}, {sys.platform}")
     print(f"sizes: {sizes.rows:,} rows, {sizes.creates:,} single creates per variant, {sizes.list_reps} list queries per case")
     print(f"backends: {', '.join(name for name, _ in runs) or 'none'}" + "".join(f"\nskipped {s}" for s in skipped))
+    run_conditions(sizes)
+    run_scheduled()
     for name, open_backend in runs:
         with open_backend() as backend:
             run(name, backend, sizes)

@@ -1,0 +1,120 @@
+"""Rules API: CRUD under an app's metadata, a dry run against stored records, the execution log.
+Rules are part of an entity's definition: reading or changing them takes the right to manage it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from starlette.responses import Response
+
+from engine.api.deps import Ctx, CurrentActor
+from engine.api.jsonio import json_response, parse_model, read_json
+from engine.api.versions import parse_if_match
+from engine.auth.policy import Access, may_manage, scope
+from engine.core.errors import Forbidden
+from engine.records.reads import scoped
+from engine.rules.log import rule_log
+from engine.rules.service import rule_json
+
+router = APIRouter(prefix="/api/v1/meta/apps/{app}/rules", tags=["rules"])
+MAX_DRY_RUN = 100
+
+
+class DryRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    record_id: int | None = Field(default=None, ge=1)
+    last: int | None = Field(default=None, ge=1, le=MAX_DRY_RUN)  # the N most recently changed records
+
+    @model_validator(mode="after")
+    def _one(self) -> DryRunIn:
+        if (self.record_id is None) == (self.last is None):
+            raise ValueError("give exactly one of record_id or last")
+        return self
+
+
+def _manager(actor: Access, app: str, entity: Any) -> None:
+    """Refuse a caller who may not manage the entity. A body without a usable entity key goes on
+    to validation, which answers 422 at /entity (the rule is refused either way)."""
+    if isinstance(entity, str) and not may_manage(actor, app, entity):
+        raise Forbidden(f"you may not manage the rules of {app}.{entity}")
+
+
+@router.get("")
+async def list_rules(app: str, c: Ctx, actor: CurrentActor, entity: str | None = None) -> Response:
+    async with c.db.read() as conn:
+        items = await c.rule_service.list(conn, app, entity)
+    return json_response({"items": [r for r in items if may_manage(actor, app, r["entity"])]})
+
+
+@router.post("", status_code=201)
+async def create_rule(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    doc = await read_json(request)
+    _manager(actor, app, doc.get("entity") if isinstance(doc, dict) else None)
+    async with c.db.write() as conn:
+        rule = await c.rule_service.create(conn, app, doc)
+    return json_response(rule, 201, headers={"ETag": f'"{rule["version"]}"'})
+
+
+@router.get("/{key}")
+async def get_rule(app: str, key: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.read() as conn:
+        rule = await _readable(c, conn, actor, app, key)
+    return json_response(rule, headers={"ETag": f'"{rule["version"]}"'})
+
+
+@router.put("/{key}")
+async def replace_rule(
+    app: str, key: str, request: Request, c: Ctx, actor: CurrentActor, if_match: Annotated[str | None, Header()] = None
+) -> Response:
+    doc = await read_json(request)
+    async with c.db.write() as conn:
+        await _readable(c, conn, actor, app, key)
+        _manager(actor, app, doc.get("entity") if isinstance(doc, dict) else None)
+        rule = await c.rule_service.replace(conn, app, key, doc, parse_if_match(if_match))
+    return json_response(rule, headers={"ETag": f'"{rule["version"]}"'})
+
+
+@router.delete("/{key}", status_code=204)
+async def delete_rule(app: str, key: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.write() as conn:
+        await _readable(c, conn, actor, app, key)
+        await c.rule_service.delete(conn, app, key)
+    return Response(status_code=204)
+
+
+@router.post("/{key}/dry-run")
+async def dry_run(app: str, key: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Judge the rule on stored records and show, per condition node, matched or not, and what each
+    action would do. Nothing is written: the actions run inside a transaction that is rolled back."""
+    body = parse_model(DryRunIn, await read_json(request))
+    async with c.db.rehearse() as conn:
+        row = await c.rule_service.row(conn, app, key)
+        _manager(actor, app, row.entity)
+        rule, entity = await c.rules.compile_row(conn, row)
+        t = entity.table
+        query = scoped(select(t).where(t.c.deleted_at.is_(None)), scope(actor, entity, "read"))
+        if body.record_id is not None:
+            query = query.where(t.c.id == body.record_id)
+        else:
+            query = query.order_by(t.c.updated_at.desc(), t.c.id.desc()).limit(body.last)
+        records = [dict(r._mapping) for r in (await conn.execute(query)).all()]
+        items = await c.rules.dry_run(conn, rule, entity, records, actor)
+    return json_response({"items": items})
+
+
+@router.get("/{key}/log")
+async def execution_log(
+    app: str, key: str, c: Ctx, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> Response:
+    async with c.db.read() as conn:
+        rule = await _readable(c, conn, actor, app, key)
+        return json_response(await rule_log(conn, rule["id"], limit))
+
+
+async def _readable(c: Any, conn: Any, actor: Access, app: str, key: str) -> dict[str, Any]:
+    row = await c.rule_service.row(conn, app, key)
+    _manager(actor, app, row.entity)
+    return rule_json(row)

@@ -1,0 +1,65 @@
+"""Job handlers for the effects rules send out of the database: one email, one webhook call.
+
+Each is its own durable "outside" job (retried with backoff, dead when it keeps failing), queued
+under a dedup key derived from the rule firing, so a replayed rule job queues nothing twice and a
+done delivery is never claimed again. The call holds no write transaction (SQLite's single writer
+stays free). The one window left: a worker dying between the call and marking the job done repeats
+the call; the Message-ID and the webhook-id header carry the key so receivers can drop the repeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from engine.auth.tables import users
+from engine.core.clock import Clock
+from engine.core.settings import Settings
+from engine.jobs.queue import Job, JobHandlers, PermanentFailure
+from engine.notify.email import sender_for
+from engine.notify.errors import EmailDeliveryError
+from engine.notify.message import Email, InvalidEmail
+from engine.notify.webhook import WebhookError, deliver
+
+
+@dataclass
+class Deliveries:
+    settings: Settings
+    clock: Clock
+
+    def register_jobs(self, handlers: JobHandlers) -> None:
+        handlers.add("rules.email", self.email, outside=True)
+        handlers.add("rules.webhook", self.webhook, outside=True)
+
+    async def email(self, conn: AsyncConnection, job: Job) -> None:
+        """To `to` (an address from the record) or to user `user_id` (skipped if they left)."""
+        p = job.payload
+        to = p.get("to")
+        if to is None:
+            user = (await conn.execute(select(users.c.email, users.c.active).where(users.c.id == p["user_id"]))).first()
+            if user is None or not user.active:
+                return
+            to = user.email
+        key = job.dedup_key or f"job:{job.id}"
+        try:
+            await sender_for(self.settings, self.clock).send(Email(to=[to], subject=p["subject"], text=p["text"]), message_id=key)
+        except InvalidEmail as exc:
+            raise PermanentFailure(exc.detail) from exc
+        except EmailDeliveryError as exc:  # e.g. an SMTP 5xx: retrying will not help
+            if not exc.retryable:
+                raise PermanentFailure(str(exc)) from exc
+            raise
+
+    async def webhook(self, conn: AsyncConnection, job: Job) -> None:
+        p = job.payload
+        try:
+            await deliver(
+                p["url"], p["body"], secret=p.get("secret"), timeout=p["timeout"], idempotency_key=p["id"],
+                allow_hosts=self.settings.tangram_webhook_allow_hosts,
+            )  # fmt: skip
+        except WebhookError as exc:
+            if not exc.retryable:
+                raise PermanentFailure(str(exc)) from exc
+            raise
