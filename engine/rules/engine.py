@@ -16,6 +16,7 @@ deeper than MAX_DEPTH or returning to a rule already in it is stopped and logged
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
 
 MAX_DEPTH = 8  # rules triggering rules triggering rules ...
+LIST_TTL = 2.0  # seconds another process may run an entity's previous rules after a change
 MAX_RUNS_PER_TRANSACTION = 1000
 TICK_BATCH = 100_000  # records one tick statement marks; a full batch continues after its last id
 FIRE_CHUNK = 200  # fired records whose actions one job runs
@@ -76,14 +78,29 @@ class Services:
 class RuleEngine:
     services: Services
     _compiled: dict[tuple[int, int], CompiledRule] = field(default_factory=dict)
+    # The enabled rules of each entity, kept for LIST_TTL seconds: every save asks twice (before and
+    # after), and most entities have no rules. Changes made through this process apply at once
+    # (`forget`); another process (a standalone worker) sees them within LIST_TTL.
+    _lists: dict[tuple[str, str], tuple[float, list[tuple[int, int, Any]]]] = field(default_factory=dict)
 
     # -- loading ---------------------------------------------------------------------------------
-    async def rules_for(self, conn: AsyncConnection, entity: CompiledEntity, timed: bool = False) -> list[CompiledRule]:
+    async def rules_for(self, conn: AsyncConnection, entity: CompiledEntity) -> list[CompiledRule]:
         """Enabled rules of an entity in evaluation order (order, then id), compiled once per version."""
-        t = rules.c
-        query = select(t.id, t.version, t.definition).where(t.app == entity.app, t.entity == entity.key, t.enabled.is_(True))
-        rows = (await conn.execute(query.order_by(t.position, t.id))).all()
-        return [await self._compile(conn, entity, r.id, r.version, r.definition) for r in rows]
+        rows = await self._rows(conn, entity.app, entity.key)
+        return [await self._compile(conn, entity, rid, version, doc) for rid, version, doc in rows]
+
+    async def _rows(self, conn: AsyncConnection, app: str, entity: str) -> list[tuple[int, int, Any]]:
+        cached = self._lists.get((app, entity))
+        if cached is None or time.monotonic() - cached[0] > LIST_TTL:
+            t = rules.c
+            query = select(t.id, t.version, t.definition).where(t.app == app, t.entity == entity, t.enabled.is_(True))
+            rows = [(r.id, r.version, r.definition) for r in await conn.execute(query.order_by(t.position, t.id))]
+            cached = self._lists[(app, entity)] = (time.monotonic(), rows)
+        return cached[1]
+
+    def forget(self, app: str, entity: str) -> None:
+        """Drop the cached rule list of an entity (its rules changed)."""
+        self._lists.pop((app, entity), None)
 
     async def compiled(self, conn: AsyncConnection, rule_id: int) -> tuple[CompiledRule, CompiledEntity] | None:
         row = (await conn.execute(select(rules).where(rules.c.id == rule_id))).first()
@@ -138,6 +155,8 @@ class RuleEngine:
     # -- after the save --------------------------------------------------------------------------
     async def after_save(self, conn: AsyncConnection, events: list[RecordEvent]) -> None:
         first = events[0]
+        if not await self._rows(conn, first.app, first.entity):
+            return  # most entities have no rules: no further work on their saves
         entity = await self.services.store.get(conn, first.app, first.entity)
         todo = [r for r in await self.rules_for(conn, entity) if r.definition.when == "after_save"]
         todo = [r for r in todo if r.definition.trigger.type not in ("schedule", "date")]

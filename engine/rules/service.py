@@ -62,6 +62,7 @@ class RuleService:
         now = self.engine.services.clock.now()
         values = _columns(rule) | {"app": app, "key": rule.key, "version": 1, "created_at": now, "updated_at": now}
         rid = (await conn.execute(insert(rules).values(values).returning(rules.c.id))).scalar_one()
+        self.engine.forget(app, rule.entity)
         await self.engine.schedule(conn, rid, 1, rule)
         return rule_json(await self.row(conn, app, rule.key))
 
@@ -79,12 +80,15 @@ class RuleService:
         )
         if (await conn.execute(stmt)).rowcount != 1:
             raise Conflict(f"rule {key!r} was changed by someone else; reload it")
+        self.engine.forget(app, old.entity)
+        self.engine.forget(app, rule.entity)
         await self.engine.schedule(conn, old.id, old.version + 1, rule)
         return rule_json(await self.row(conn, app, key))
 
     async def delete(self, conn: AsyncConnection, app: str, key: str) -> None:
         row = await self.row(conn, app, key)
         await conn.execute(delete(rules).where(rules.c.id == row.id))
+        self.engine.forget(app, row.entity)
 
 
 def _columns(rule: RuleDefinition) -> dict[str, Any]:
