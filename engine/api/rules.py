@@ -35,6 +35,17 @@ class DryRunIn(BaseModel):
         return self
 
 
+def _may_write(actor: Access, app: str, doc: Any) -> None:
+    """A rule acts with the engine's rights, so its author must manage every entity it writes to:
+    its own, and the targets of its create_record actions."""
+    if not isinstance(doc, dict):
+        return
+    _manager(actor, app, doc.get("entity"))
+    for action in doc.get("actions") or []:
+        if isinstance(action, dict) and action.get("type") == "create_record":
+            _manager(actor, app, action.get("entity"))
+
+
 def _manager(actor: Access, app: str, entity: Any) -> None:
     """Refuse a caller who may not manage the entity. A body without a usable entity key goes on
     to validation, which answers 422 at /entity (the rule is refused either way)."""
@@ -52,7 +63,7 @@ async def list_rules(app: str, c: Ctx, actor: CurrentActor, entity: str | None =
 @router.post("", status_code=201)
 async def create_rule(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     doc = await read_json(request)
-    _manager(actor, app, doc.get("entity") if isinstance(doc, dict) else None)
+    _may_write(actor, app, doc)
     async with c.db.write() as conn:
         rule = await c.rule_service.create(conn, app, doc)
     return json_response(rule, 201, headers={"ETag": f'"{rule["version"]}"'})
@@ -72,7 +83,7 @@ async def replace_rule(
     doc = await read_json(request)
     async with c.db.write() as conn:
         await _readable(c, conn, actor, app, key)
-        _manager(actor, app, doc.get("entity") if isinstance(doc, dict) else None)
+        _may_write(actor, app, doc)
         rule = await c.rule_service.replace(conn, app, key, doc, parse_if_match(if_match))
     return json_response(rule, headers={"ETag": f'"{rule["version"]}"'})
 

@@ -17,8 +17,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.api.context import Context
+from engine.auth.roles import Grant, RoleDefinition
+from engine.auth.service import grant_role
 from engine.core.clock import FrozenClock
 from engine.jobs.tables import jobs
+from tests.scenarios.crm_world import insert_role
 from tests.scenarios.rules_world import RULES, START, RulesWorld
 
 
@@ -232,3 +235,23 @@ async def test_x1_new_lead_is_pushed_to_a_signed_webhook_exactly_once(
     signed = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + got["body"]
     expected = base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
     assert h["webhook-signature"] == f"v1,{expected}"
+
+
+async def test_a_rule_may_only_write_to_entities_its_author_manages(world: RulesWorld) -> None:
+    """Rules act with the engine's rights: managing the lead entity does not let a builder create
+    tasks through a rule when they may not manage tasks."""
+    lead_builder = RoleDefinition(
+        key="lead_builder", label={"en": "Lead builder"},
+        grants=[Grant(entity="sales.lead", read="all", create=True, update="all", manage=True)],
+    )  # fmt: skip
+    async with world.ctx.db.write() as conn:
+        await insert_role(conn, lead_builder, world.ctx.clock.now())
+        await grant_role(conn, world.users["b1"], "lead_builder")
+        token, _ = await world.ctx.auth.create_token(conn, world.users["b1"], "t")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await world.http.post(RULES, json=VIP, headers=headers)).status_code == 201
+    escalate = {"key": "make_tasks", "entity": "lead", "trigger": {"type": "created"},
+                "actions": [{"type": "create_record", "entity": "task", "values": {"title": "x"}}]}  # fmt: skip
+    r = await world.http.post(RULES, json=escalate, headers=headers)
+    assert r.status_code == 403 and "task" in r.json()["detail"]
+    assert (await world.http.post(RULES, json=escalate)).status_code == 201  # the administrator may
