@@ -16,6 +16,7 @@ deeper than MAX_DEPTH or returning to a rule already in it is stopped and logged
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.auth.policy import Access
 from engine.core.actor import Actor
 from engine.core.clock import Clock
-from engine.core.errors import ErrorCollector, TangramError
+from engine.core.errors import Conflict, ErrorCollector, TangramError, ValidationFailed
 from engine.core.settings import Settings
 from engine.expr.dates import Span, shift
 from engine.expr.paths import entities_for, load_paths
@@ -50,6 +51,7 @@ from engine.rules.tables import rule_fires, rules
 from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
 
+log = logging.getLogger("tangram.rules")
 MAX_DEPTH = 8  # rules triggering rules triggering rules ...
 LIST_TTL = 2.0  # seconds another process may run an entity's previous rules after a change
 MAX_RUNS_PER_TRANSACTION = 1000
@@ -77,7 +79,9 @@ class Services:
 @dataclass
 class RuleEngine:
     services: Services
-    _compiled: dict[tuple[int, int], CompiledRule] = field(default_factory=dict)
+    # A stored rule that no longer fits its entity (a field it reads was removed) is kept here as the
+    # error: it is skipped, so an entity change never makes every save of the entity fail.
+    _compiled: dict[tuple[int, int], CompiledRule | ValidationFailed] = field(default_factory=dict)
     # The enabled rules of each entity, kept for LIST_TTL seconds: every save asks twice (before and
     # after), and most entities have no rules. Changes made through this process apply at once
     # (`forget`); another process (a standalone worker) sees them within LIST_TTL.
@@ -85,9 +89,12 @@ class RuleEngine:
 
     # -- loading ---------------------------------------------------------------------------------
     async def rules_for(self, conn: AsyncConnection, entity: CompiledEntity) -> list[CompiledRule]:
-        """Enabled rules of an entity in evaluation order (order, then id), compiled once per version."""
-        rows = await self._rows(conn, entity.app, entity.key)
-        return [await self._compile(conn, entity, rid, version, doc) for rid, version, doc in rows]
+        """Enabled rules of an entity that fit it, in evaluation order (order, then id)."""
+        compiled = [
+            await self._compile(conn, entity, rid, version, doc)
+            for rid, version, doc in await self._rows(conn, entity.app, entity.key)
+        ]
+        return [r for r in compiled if isinstance(r, CompiledRule)]
 
     async def _rows(self, conn: AsyncConnection, app: str, entity: str) -> list[tuple[int, int, Any]]:
         cached = self._lists.get((app, entity))
@@ -106,19 +113,38 @@ class RuleEngine:
         row = (await conn.execute(select(rules).where(rules.c.id == rule_id))).first()
         if row is None or not row.enabled:
             return None
-        return await self.compile_row(conn, row)
+        entity = await self.services.store.get(conn, row.app, row.entity)
+        rule = await self._compile(conn, entity, row.id, row.version, row.definition)
+        return (rule, entity) if isinstance(rule, CompiledRule) else None
 
     async def compile_row(self, conn: AsyncConnection, row: Any) -> tuple[CompiledRule, CompiledEntity]:
-        """A stored rule (a tg_rules row) compiled against its entity as defined now."""
+        """A stored rule (a tg_rules row) compiled against its entity as defined now; 409 listing the
+        problems when it no longer fits (it is skipped at run time until it is fixed)."""
         entity = await self.services.store.get(conn, row.app, row.entity)
-        return await self._compile(conn, entity, row.id, row.version, row.definition), entity
+        rule = await self._compile(conn, entity, row.id, row.version, row.definition)
+        if not isinstance(rule, CompiledRule):
+            raise Conflict(rule.detail, errors=rule.errors)
+        return rule, entity
 
-    async def _compile(self, conn: AsyncConnection, entity: CompiledEntity, rid: int, version: int, doc: Any) -> CompiledRule:
+    async def _compile(
+        self, conn: AsyncConnection, entity: CompiledEntity, rid: int, version: int, doc: Any
+    ) -> CompiledRule | ValidationFailed:
         key = (rid, version * 100_000 + entity.version)  # a new entity version may change field types
         if key not in self._compiled:
             definition = RuleDefinition.model_validate(doc)
             entities = await entities_for(self.services.store, conn, entity)
-            self._compiled[key] = compile_rule(rid, version, entity.app, definition, entity, entities)
+            try:
+                self._compiled[key] = compile_rule(rid, version, entity.app, definition, entity, entities)
+            except ValidationFailed as exc:
+                log.warning(
+                    "rule %s (%s) no longer fits %s.%s and is skipped: %s",
+                    rid,
+                    definition.key,
+                    entity.app,
+                    entity.key,
+                    exc.errors,
+                )
+                self._compiled[key] = exc
         return self._compiled[key]
 
     def env(self, actor: Actor | None, before: Mapping[str, Any] | None = None) -> Env:

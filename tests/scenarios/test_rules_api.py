@@ -255,3 +255,18 @@ async def test_a_rule_may_only_write_to_entities_its_author_manages(world: Rules
     r = await world.http.post(RULES, json=escalate, headers=headers)
     assert r.status_code == 403 and "task" in r.json()["detail"]
     assert (await world.http.post(RULES, json=escalate)).status_code == 201  # the administrator may
+
+
+async def test_a_rule_broken_by_an_entity_change_is_skipped_not_blocking_saves(world: RulesWorld) -> None:
+    """Removing a field a rule reads must not make every save of the entity fail: the rule is
+    skipped, and its dry run says why."""
+    await world.rule({**VIP, "condition": {"field": "region", "op": "eq", "value": "north"}})
+    r = await world.http.get("/api/v1/meta/apps/sales/entities/lead")
+    doc = {k: v for k, v in r.json().items() if k in ("key", "label", "display_field", "fields")}
+    doc["fields"] = [f for f in doc["fields"] if f["key"] != "region"]
+    assert (await world.http.put("/api/v1/meta/apps/sales/entities/lead", json=doc)).status_code == 200
+    lead = await world.create("lead", name="Still saves", budget=5)
+    await world.drain()
+    assert not (await world.get("lead", lead["id"]))["tags"]
+    r = await world.http.post(f"{RULES}/tag_vips/dry-run", json={"last": 1})
+    assert r.status_code == 409 and r.json()["errors"][0]["path"] == "/condition/field"
