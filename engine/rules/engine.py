@@ -161,22 +161,32 @@ class RuleEngine:
         self, conn: AsyncConnection, entity: CompiledEntity, actor: Actor, changes: list[PendingChange]
     ) -> None:
         todo = [r for r in await self.rules_for(conn, entity) if r.definition.when == "before_save"]
+        if not todo:
+            return
+        # One dict per change for all rules: a rule's writes land in it (and in the change), so the
+        # next rule sees them; relation paths are loaded once for the whole batch.
+        records = [change.merged for change in changes]
+        for change, record in zip(changes, records, strict=True):
+            if change.kind == "create":
+                record.setdefault("owner", actor.user_id)  # what the record service will store
+        await self._load_paths(conn, entity, todo, records)
         for rule in todo:
-            for change in changes:
-                record = change.merged
-                if change.kind == "create":
-                    record.setdefault("owner", actor.user_id)  # what the record service will store
-                if not _fires_before(rule.definition, change, record):
-                    continue
+            for change, record in zip(changes, records, strict=True):
                 env = self.env(actor, change.before)
-                if rule.paths:
-                    await load_paths(conn, await entities_for(self.services.store, conn, entity), entity, [record], rule.paths)
-                if not rule.matches(record, env):
+                if not _fires_before(rule.definition, change, record) or not rule.matches(record, env):
                     continue
                 run = Run(conn, self.services, rule.id, rule.key, entity, record, env, _rule_actor(actor, rule),
                           f"rule:{rule.id}:before", change=change)  # fmt: skip
                 await self._steps(rule, run, 0)
                 await log_run(conn, self.services.clock.now(), rule.id, change.record_id, "before_save", run.done)
+
+    async def _load_paths(
+        self, conn: AsyncConnection, entity: CompiledEntity, rules_: list[CompiledRule], records: list[dict[str, Any]]
+    ) -> None:
+        """Fill the relation paths the rules' conditions read into the records: one query per hop."""
+        paths = set().union(*(r.paths for r in rules_))
+        if records and any("." in p for p in paths):
+            await load_paths(conn, await entities_for(self.services.store, conn, entity), entity, records, paths)
 
     # -- after the save --------------------------------------------------------------------------
     async def after_save(self, conn: AsyncConnection, events: list[RecordEvent]) -> None:
@@ -188,20 +198,26 @@ class RuleEngine:
         todo = [r for r in todo if r.definition.trigger.type not in ("schedule", "date")]
         if not todo:
             return
-        for event in events:
-            after = native_record(entity, event.after) if event.after is not None else None
-            before = native_record(entity, event.before) if event.before is not None else None
+        states = [
+            (native_record(entity, e.before) if e.before is not None else None,
+             native_record(entity, e.after) if e.after is not None else None)
+            for e in events
+        ]  # fmt: skip
+        records = [dict(after if after is not None else before or {}) for before, after in states]
+        await self._load_paths(conn, entity, todo, records)
+        for event, (before, after), record in zip(events, states, records, strict=True):
             for rule in todo:
                 if _fires_after(rule.definition, event, before, after):
-                    await self._dispatch(conn, entity, rule, event, before, after)
+                    await self._dispatch(conn, rule, event, before, record)
 
     async def _dispatch(
-        self, conn: AsyncConnection, entity: CompiledEntity, rule: CompiledRule, event: RecordEvent,
-        before: dict[str, Any] | None, after: dict[str, Any] | None,
-    ) -> None:  # fmt: skip
-        record = dict(after if after is not None else before or {})
-        if rule.paths:
-            await load_paths(conn, await entities_for(self.services.store, conn, entity), entity, [record], rule.paths)
+        self,
+        conn: AsyncConnection,
+        rule: CompiledRule,
+        event: RecordEvent,
+        before: dict[str, Any] | None,
+        record: dict[str, Any],
+    ) -> None:
         if not rule.matches(record, self.env(event.actor, before)):
             return
         stop = _stop_reason(conn, rule, event.actor.cause)
@@ -232,8 +248,7 @@ class RuleEngine:
         if record is None:
             await log_run(conn, now, rule.id, p["record_id"], p["trigger"], [], outcome="skipped", detail="the record is gone")
             return
-        if rule.paths:
-            await load_paths(conn, await entities_for(self.services.store, conn, entity), entity, [record], rule.paths)
+        await self._load_paths(conn, entity, [rule], [record])
         env = self.env(None)
         if p.get("recheck") and not rule.still_matches(record, env):
             await log_run(
@@ -318,10 +333,7 @@ class RuleEngine:
         rule, entity = found
         items = [(int(rid), str(occurrence)) for rid, occurrence in job.payload["items"]]
         records = await _load_many(conn, entity, [rid for rid, _ in items])
-        if rule.paths:
-            await load_paths(
-                conn, await entities_for(self.services.store, conn, entity), entity, list(records.values()), rule.paths
-            )
+        await self._load_paths(conn, entity, [rule], list(records.values()))
         env, trigger = self.env(None), {"trigger": rule.definition.trigger.type, "cause": []}
         actor = Access(user_id=None, is_admin=True, source="rule", unrestricted=True, cause=(rule.id,))
         for rid, occurrence in items:
@@ -354,8 +366,7 @@ class RuleEngine:
         """Judge the rule on stored records and show what its actions would do. The actions run for
         real inside a savepoint that is always rolled back (the caller's transaction is too)."""
         out = []
-        if rule.paths:
-            await load_paths(conn, await entities_for(self.services.store, conn, entity), entity, records, rule.paths)
+        await self._load_paths(conn, entity, [rule], records)
         for record in records:
             env = self.env(actor)
             item: dict[str, Any] = {"record_id": record["id"], "matched": rule.matches(record, env)}

@@ -270,3 +270,23 @@ async def test_a_rule_broken_by_an_entity_change_is_skipped_not_blocking_saves(w
     assert not (await world.get("lead", lead["id"]))["tags"]
     r = await world.http.post(f"{RULES}/tag_vips/dry-run", json={"last": 1})
     assert r.status_code == 409 and r.json()["errors"][0]["path"] == "/condition/field"
+
+
+async def test_conditions_through_relations_before_and_after_the_save_in_a_bulk_write(world: RulesWorld) -> None:
+    """R9-style dispatch: tickets of a VIP contact get high priority before the save, and a task after
+    it; a bulk create judges each item on its own related record."""
+    await world.rule({"key": "vip_priority", "entity": "ticket", "when": "before_save", "trigger": {"type": "created"},
+                      "condition": {"field": "contact.name", "op": "starts_with", "value": "VIP"},
+                      "actions": [{"type": "set_fields", "values": {"priority": "high"}}]})  # fmt: skip
+    await world.rule({"key": "vip_task", "entity": "ticket", "trigger": {"type": "created"},
+                      "condition": {"field": "contact.name", "op": "starts_with", "value": "VIP"},
+                      "actions": [{"type": "create_record", "entity": "task",
+                                   "values": {"title": {"formula": "'Call about ' & subject"}}}]})  # fmt: skip
+    vip = await world.create("contact", name="VIP Wang")
+    plain = await world.create("contact", name="Li")
+    items = [{"subject": "A", "contact": vip["id"]}, {"subject": "B", "contact": plain["id"]}, {"subject": "C"}]
+    r = await world.http.post("/api/v1/apps/sales/ticket/bulk", json={"op": "create", "items": items})
+    assert r.status_code == 200, r.text
+    assert [t["priority"] for t in r.json()["items"]] == ["high", "normal", "normal"]
+    await world.drain()
+    assert [t["title"] for t in await world.items("task")] == ["Call about A"]
