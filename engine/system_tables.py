@@ -5,6 +5,7 @@ from engine.auth import tables as auth_tables
 from engine.core.sql import system_metadata
 from engine.jobs import tables as job_tables
 from engine.notify import tables as notify_tables
+from engine.process import tables as process_tables
 from engine.records import tables as record_tables
 from engine.rules import tables as rule_tables
 from engine.schema import tables as schema_tables
@@ -14,6 +15,7 @@ __all__ = [
     "auth_tables",
     "job_tables",
     "notify_tables",
+    "process_tables",
     "record_tables",
     "rule_tables",
     "schema_tables",

@@ -13,6 +13,9 @@ from engine.core.db import Database
 from engine.core.settings import Settings
 from engine.jobs.builtin import register_builtins
 from engine.jobs.queue import JobHandlers
+from engine.process.engine import Processes
+from engine.process.runtime import ProcessServices
+from engine.process.service import ProcessService
 from engine.records.computed import ComputedFields
 from engine.records.reads import RecordReader
 from engine.records.service import RecordService
@@ -39,13 +42,18 @@ class Context:
         # Rules act through the record service and the record service runs rules: built in two steps.
         self.rules = RuleEngine(Services(self.records, self.store, self.clock, self.settings))
         self.rule_service = RuleService(self.rules)
-        self.records.before_save = (self.rules.before_save, *self.records.before_save)
-        self.records.hooks = (*self.records.hooks, self.rules.after_save)
+        self.processes = Processes(ProcessServices(self.records, self.store, self.clock, self.settings, self.rules.services))
+        self.rules.services.start_process = self.processes.start  # the start_process rule action
+        self.process_service = ProcessService(self.processes)
+        # Locks are checked last, on the values rules and formulas settled on.
+        self.records.before_save = (self.rules.before_save, *self.records.before_save, self.processes.check_locks)
+        self.records.hooks = (*self.records.hooks, self.rules.after_save, self.processes.after_save)
         self.reader = RecordReader(self.store)
         self.auth = AuthService(self.clock)
         self.job_handlers = JobHandlers()  # each engine registers its job kinds here
         register_builtins(self.job_handlers)
         self.rules.register_jobs(self.job_handlers)
+        self.processes.register_jobs(self.job_handlers)
         Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
 
 
