@@ -11,7 +11,21 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from engine import __version__
-from engine.api import admin, auth, health, jobs, meta, notifications, openapi_route, problems, records, rules, shares
+from engine.api import (
+    admin,
+    auth,
+    health,
+    jobs,
+    meta,
+    notifications,
+    openapi_route,
+    problems,
+    processes,
+    records,
+    rules,
+    shares,
+    tasks,
+)
 from engine.api.context import Context
 from engine.api.limits import BodyLimit
 from engine.core.db import Database
@@ -48,7 +62,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     # shares before records: its /{app}/{entity}/{rid}/shares paths must win over the record routes
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
-        rules.router, shares.router, records.router,
+        rules.router, processes.router, tasks.router, shares.router, records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
