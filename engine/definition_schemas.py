@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from engine.auth.roles import RoleDefinition
+from engine.process.jsonschema import process_schema
 from engine.schema.jsonschema import entity_schema, published
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     return {
         "entity.schema.json": entity_schema(),
+        "process.schema.json": process_schema(),
         "role.schema.json": published("role", "Tangram role definition", RoleDefinition.model_json_schema()),
     }
