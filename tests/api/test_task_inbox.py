@@ -8,6 +8,7 @@ w1 both sign. a2 is a1's team mate and a stranger to the request.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -16,37 +17,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from engine.api.app import create_app
 from engine.api.context import Context
 from engine.process.tables import events, tasks
 from tests.people import errors
+from tests.scenarios.process_desk import DEFS, clients_for
+from tests.scenarios.process_desk import DISCOUNT as SHARED_DISCOUNT
 from tests.scenarios.rules_world import build_world
 
-DEFS = "/api/v1/meta/apps/sales/processes"
-DISCOUNT: dict[str, Any] = {
-    "key": "discount", "entity": "opportunity", "label": {"en": "Discount approval"},
-    "lock": "fields", "lock_fields": ["amount"],
-    "nodes": [
-        {"id": "start", "type": "start"},
-        {"id": "big", "type": "exclusive"},
-        {"id": "manager", "type": "approval", "label": "Manager", "assignees": [{"type": "manager"}],
-         "cc": [{"type": "users", "users": ["w1@example.com"]}],
-         "actions": ["approve", "reject", "return", "comment"],
-         "fields": {"visible": ["name", "amount", "important"], "editable": ["important"]}},
-        {"id": "both", "type": "approval", "mode": "all",
-         "assignees": [{"type": "users", "users": ["b1@example.com", "w1@example.com"]}]},
-        {"id": "ok", "type": "end", "outcome": "approved", "set": {"status": "won"}},
-        {"id": "no", "type": "end", "outcome": "rejected"},
-    ],
-    "edges": [
-        {"from": "start", "to": "big"},
-        {"from": "big", "to": "manager", "condition": {"field": "amount", "op": "gt", "value": 1000}},
-        {"from": "big", "to": "ok", "default": True},
-        {"from": "manager", "to": "both"},
-        {"from": "manager", "to": "no", "outcome": "rejected"},
-        {"from": "both", "to": "ok"},
-    ],
-}  # fmt: skip
+# The manager may not transfer or add signers here: the inbox offers only what the node allows.
+DISCOUNT: dict[str, Any] = copy.deepcopy(SHARED_DISCOUNT)
+DISCOUNT["nodes"][2]["actions"] = ["approve", "reject", "return", "comment"]
 
 
 class Desk:
@@ -95,18 +75,8 @@ async def desk(ctx: Context, client: httpx.AsyncClient, admin: dict[str, Any]) -
     r = await client.post(DEFS, json=DISCOUNT)
     assert r.status_code == 201, r.text
     assert (await client.post(f"{DEFS}/discount/publish")).status_code == 200
-    app = create_app(ctx.settings, ctx)
-    clients = {"admin": client}
     async with AsyncExitStack() as stack:
-        for who, uid in world.users.items():
-            if who == "admin":
-                continue
-            async with ctx.db.write() as conn:
-                token, _ = await ctx.auth.create_token(conn, uid, "tests")
-            http = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://t", headers={"Authorization": f"Bearer {token}"}
-            )
-            clients[who] = await stack.enter_async_context(http)
+        clients = await clients_for(ctx, world, stack)
         yield Desk(ctx, world.users, clients)
 
 
