@@ -186,7 +186,8 @@ async def leave_node(engine: ProcessEngine, run: Run, step_id: int, node: Compil
     await run.conn.execute(
         update(tasks).where(t.step_id == step_id, t.state.in_(("pending", "queued"))).values(state="cancelled")
     )
-    await engine.end_step(run, step_id, outcome)
+    completed = node.type.key == "fill" and outcome == "approved"  # a fill task is completed, not approved
+    await engine.end_step(run, step_id, "completed" if completed else outcome)
     token = await _token_at(engine, run, step_id)
     edges = tuple(e for e in node.edges if (e.edge.outcome or "approved") == outcome)
     if outcome == "rejected" and not edges:
