@@ -2,12 +2,15 @@
 
 Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
 variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
-(sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use).
+(sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use), BENCH_ONLY
+(a comma-separated subset of conditions,scheduled,records,processes to run). The process benchmark reads
+BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import sys
 import time
@@ -16,15 +19,16 @@ import warnings
 from sqlalchemy.exc import SAWarning
 
 from engine.setup import prepare_database
-from tests.benchmarks import backends, conditions, lists, records, scheduled, scoping
-from tests.benchmarks.backends import Backend
+from tests.benchmarks import backends, conditions, lists, processes, records, scheduled, scoping
+from tests.benchmarks.backends import Backend, Opener
 from tests.benchmarks.measure import Section
-from tests.benchmarks.report import section, table
+from tests.benchmarks.report import progress, section, table
 from tests.benchmarks.workload import Sizes, open_bench
 
 # In order: the bulk load builds the table that single creates and list queries then run against;
 # the scoped lists come last, as they hand the rows out to several owners.
 BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency, scoping.scoped_list_latency)
+GROUPS = ("conditions", "scheduled", "records", "processes")  # what BENCH_ONLY may name
 
 
 async def run_backend(backend: Backend, sizes: Sizes) -> Section:
@@ -66,18 +70,49 @@ def run_scheduled() -> None:
     print("\n".join(["", *report.notes]))
 
 
+def run_processes(runs: list[tuple[str, Opener]]) -> None:
+    """P2 on each backend (a fresh database each), beside SpiffWorkflow in the same run; Spiff's memory
+    footprint is measured once and printed beside each backend's."""
+    sizes = processes.ProcessSizes.from_env()
+    spiff = processes.SpiffP2()
+    progress(f"SpiffWorkflow memory: {sizes.memory:,} workflows started, left waiting at the manager")
+    spiff_memory = processes.spiff_footprint(spiff, sizes.memory)
+    for name, open_backend in runs:
+        section(f"process engine, P2 discount approval: {sizes.instances:,} instances on {name}, beside SpiffWorkflow")
+        with open_backend() as backend:
+            report = processes.run_backend(backend, sizes, spiff, spiff_memory)
+        print(f"\n{table(report.metrics)}\n")
+        print("ratio = Tangram / SpiffWorkflow, per instance: time (<= 0.1x is >= 10x the throughput), memory, bytes stored")
+        print("\n".join(["", *report.notes]), flush=True)
+
+
+def wanted_groups() -> set[str]:
+    only = os.environ.get("BENCH_ONLY", "")
+    chosen = {g.strip().lower() for g in only.split(",") if g.strip()} or set(GROUPS)
+    unknown = chosen - set(GROUPS)
+    if unknown:
+        raise SystemExit(f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (choose from {', '.join(GROUPS)})")
+    return chosen
+
+
 def main() -> int:
     warnings.filterwarnings("ignore", message=r"Dialect sqlite\+aiosqlite does \*not\* support Decimal", category=SAWarning)
+    groups = wanted_groups()
     sizes = Sizes.from_env()
     runs, skipped = backends.plan()
     print(f"Tangram benchmarks: python {platform.python_version()}, {platform.machine()}, {sys.platform}")
     print(f"sizes: {sizes.rows:,} rows, {sizes.creates:,} single creates per variant, {sizes.list_reps} list queries per case")
     print(f"backends: {', '.join(name for name, _ in runs) or 'none'}" + "".join(f"\nskipped {s}" for s in skipped))
-    run_conditions(sizes)
-    run_scheduled()
-    for name, open_backend in runs:
-        with open_backend() as backend:
-            run(name, backend, sizes)
+    if "conditions" in groups:
+        run_conditions(sizes)
+    if "scheduled" in groups:
+        run_scheduled()
+    if "records" in groups:
+        for name, open_backend in runs:
+            with open_backend() as backend:
+                run(name, backend, sizes)
+    if "processes" in groups:
+        run_processes(runs)
     print(f"\nbackends run: {', '.join(name for name, _ in runs)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""))
     return 0
 
