@@ -37,6 +37,9 @@ class Background:
     async def after_save(self, conn: AsyncConnection, events: list[RecordEvent]) -> None:
         """A created record, or a save after which a start condition became true, queues a start."""
         first = events[0]
+        if first.kind == "deleted":
+            await self._records_deleted(conn, events)
+            return
         if first.kind not in ("created", "updated") or first.actor.source == "process":
             return
         rows = [r for r in await self.engine.entity_processes(conn, first.app, first.entity) if _automatic(r.definition)]
@@ -54,6 +57,26 @@ class Background:
                     await enqueue(
                         conn, now, "process.start", payload, dedup_key=f"pstart:{process.process_id}:{event.record_id}:v{version}"
                     )
+
+    async def _records_deleted(self, conn: AsyncConnection, events: list[RecordEvent]) -> None:
+        """A record under a locking process cannot be deleted (409, the delete rolls back); the running
+        instances of an unlocked one are cancelled with it."""
+        t = instances.c
+        query = select(t.id, t.record_id, t.lock).where(
+            t.app == events[0].app, t.entity == events[0].entity, t.state == "running",
+            t.record_id.in_([e.record_id for e in events]),
+        )  # fmt: skip
+        running = (await conn.execute(query)).all()
+        for row in running:
+            if row.lock:
+                raise Conflict(
+                    f"{events[0].entity} record {row.record_id} is locked by a running process (instance {row.id}); "
+                    "withdraw it before deleting the record", instance=row.id,
+                )  # fmt: skip
+        for row in running:
+            run = await self.engine.open(conn, row.id, ENGINE_ACTOR)
+            await self.engine.finish(run, "cancelled", None, "the record was deleted")
+            await self.engine.touch(run)
 
     async def start_job(self, conn: AsyncConnection, job: Job) -> None:
         p = job.payload

@@ -53,7 +53,7 @@ instances = Table(
     Column("app", String(63), nullable=False),
     Column("entity", String(63), nullable=False),
     Column("record_id", IdType, nullable=False),
-    Column("state", String(16), nullable=False),  # running | completed | withdrawn
+    Column("state", String(16), nullable=False),  # running | completed | withdrawn | cancelled (record deleted)
     Column("outcome", String(16), nullable=True),  # approved | rejected | done (set when it ends)
     # "<process id>:<record id>" while running when only one may run per record; NULL otherwise.
     # A unique column, so two concurrent starts cannot both succeed.

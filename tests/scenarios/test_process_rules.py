@@ -78,3 +78,28 @@ async def test_a_manual_only_process_cannot_be_started_by_a_rule_free_member(wor
         with pytest.raises(Conflict, match="starts by itself"):
             await world.ctx.processes.start(conn, entity, opp["id"], "big_deal", a1)
     assert await _instances(world, opp["id"]) == []
+
+
+async def test_deleting_a_record_cancels_its_running_approval(world: RulesWorld) -> None:
+    await _publish(world, APPROVAL | {"start": {"manual": True}})
+    opp = await world.create("opportunity", name="Doomed", amount="10")
+    r = await world.http.post(f"/api/v1/apps/sales/opportunity/{opp['id']}/processes/big_deal")
+    assert r.status_code == 201, r.text
+    assert (await world.http.delete(f"/api/v1/apps/sales/opportunity/{opp['id']}")).status_code == 204
+    [instance] = await _instances(world, opp["id"])
+    assert (instance.state, instance.running_key) == ("cancelled", None)
+    async with world.ctx.db.read() as conn:
+        states = (await conn.execute(select(tasks.c.state).where(tasks.c.instance_id == instance.id))).scalars().all()
+    assert states == ["cancelled"]  # boss's inbox no longer holds it
+
+
+async def test_a_record_locked_by_a_running_approval_cannot_be_deleted(world: RulesWorld) -> None:
+    await _publish(world, APPROVAL | {"start": {"manual": True}, "lock": "record"})
+    opp = await world.create("opportunity", name="Kept", amount="10")
+    r = await world.http.post(f"/api/v1/apps/sales/opportunity/{opp['id']}/processes/big_deal")
+    assert r.status_code == 201, r.text
+    r = await world.http.delete(f"/api/v1/apps/sales/opportunity/{opp['id']}")
+    assert r.status_code == 409 and "withdraw it before deleting" in r.json()["detail"], r.text
+    assert (await world.get("opportunity", opp["id"]))["name"] == "Kept"  # the delete rolled back
+    [instance] = await _instances(world, opp["id"])
+    assert instance.state == "running"
