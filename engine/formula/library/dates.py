@@ -1,4 +1,4 @@
-"""Date functions: TODAY, NOW, DATE, YEAR, MONTH, DAY, DATE_ADD, DAYS_BETWEEN.
+"""Date functions: TODAY, NOW, DATE, YEAR, MONTH, DAY, DATE_ADD, DAYS_BETWEEN, HOURS_BETWEEN.
 
 Datetimes are stored in UTC and read in UTC here; TODAY() is today in the app's time zone.
 Adding months keeps the day of the month where it exists and otherwise takes the month's last
@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, Integer, case, cast, func, literal
@@ -124,6 +125,17 @@ def _days_between_sql(args: list[Arg], env: Env) -> Any:
     return dialect.by_dialect(Integer(), sqlite, pg_day(args[1]) - pg_day(args[0]))
 
 
+def _hours_between_sql(args: list[Arg], env: Env) -> Any:
+    a, b = args[0].sql, args[1].sql
+    sqlite = (func.julianday(b) - func.julianday(a)) * 24
+    return dialect.by_dialect(dialect.NUMBER, sqlite, func.extract("epoch", b - a) / 3600)
+
+
+def _hours_between_py(a: datetime, b: datetime) -> Decimal:
+    """Elapsed hours, to the second (6 decimal places), as the SQL back ends compute them."""
+    return (Decimal((b - a).total_seconds()) / 3600).quantize(Decimal("0.000001"))
+
+
 def _date_sql(args: list[Arg], env: Env) -> Any:
     y, m, d = (dialect.as_int(a.sql) for a in args)
     sqlite = func.date(func.printf("%04d-01-01", y), _modifier(m - 1, "months"), _modifier(d - 1, "days"))
@@ -148,4 +160,6 @@ FUNCTIONS = (
              check=_date_add_check, example="DATE_ADD(signed_on, 1, 'years')"),
     Function("DAYS_BETWEEN", ("date|datetime", "date|datetime"), "number",
              strict(lambda a, b: (_day(b) - _day(a)).days), _days_between_sql, example="DAYS_BETWEEN(created_at, TODAY())"),
+    Function("HOURS_BETWEEN", ("datetime", "datetime"), "number", strict(_hours_between_py), _hours_between_sql,
+             example="HOURS_BETWEEN(created_at, first_response_at)"),
 )  # fmt: skip
