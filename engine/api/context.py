@@ -19,6 +19,7 @@ from engine.process.service import ProcessService
 from engine.records.computed import ComputedFields
 from engine.records.reads import RecordReader
 from engine.records.service import RecordService
+from engine.reports.engine import Reports
 from engine.rules.deliveries import Deliveries
 from engine.rules.engine import RuleEngine, Services
 from engine.rules.service import RuleService
@@ -49,6 +50,7 @@ class Context:
         self.records.before_save = (self.rules.before_save, *self.records.before_save, self.processes.check_locks)
         self.records.hooks = (*self.records.hooks, self.rules.after_save, self.processes.after_save)
         self.reader = RecordReader(self.store)
+        self.reports = Reports(self.store, self.clock, self.settings)
         self.auth = AuthService(self.clock)
         self.job_handlers = JobHandlers()  # each engine registers its job kinds here
         register_builtins(self.job_handlers)

@@ -1,0 +1,1 @@
+"""The report engine: chart and dashboard definitions compiled to SQL."""
