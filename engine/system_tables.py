@@ -7,6 +7,7 @@ from engine.jobs import tables as job_tables
 from engine.notify import tables as notify_tables
 from engine.process import tables as process_tables
 from engine.records import tables as record_tables
+from engine.reports import tables as report_tables
 from engine.rules import tables as rule_tables
 from engine.schema import tables as schema_tables
 
@@ -17,6 +18,7 @@ __all__ = [
     "notify_tables",
     "process_tables",
     "record_tables",
+    "report_tables",
     "rule_tables",
     "schema_tables",
     "system_metadata",

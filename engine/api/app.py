@@ -22,6 +22,7 @@ from engine.api import (
     problems,
     processes,
     records,
+    reports,
     rules,
     shares,
     tasks,
@@ -59,10 +60,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app = FastAPI(title="Tangram", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.ctx = ctx
     problems.install(app)
-    # shares before records: its /{app}/{entity}/{rid}/shares paths must win over the record routes
+    # shares and reports before records: their /{app}/{entity}/{rid}/shares and /{app}/query, /{app}/charts/...
+    # paths must win over the record routes
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
-        rules.router, processes.router, tasks.router, shares.router, records.router,
+        rules.router, processes.router, tasks.router, shares.router, reports.router, records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
