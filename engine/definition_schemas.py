@@ -7,11 +7,14 @@ from typing import Any
 
 from engine.auth.roles import RoleDefinition
 from engine.process.jsonschema import process_schema
+from engine.reports.jsonschema import chart_schema, dashboard_schema
 from engine.schema.jsonschema import entity_schema, published
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     return {
+        "chart.schema.json": chart_schema(),
+        "dashboard.schema.json": dashboard_schema(),
         "entity.schema.json": entity_schema(),
         "process.schema.json": process_schema(),
         "role.schema.json": published("role", "Tangram role definition", RoleDefinition.model_json_schema()),
