@@ -280,7 +280,7 @@ class Compiler:
         return ResultDim(d.name, label, "plain"), col, extra
 
     # -- filters ---------------------------------------------------------------------------------
-    def _targets(self, source: Alias) -> dict[str, Readable]:
+    def _targets(self) -> dict[str, Readable]:
         out = {}
         for key, entity in self.ctx.entities.items():
             s = scope(self.ctx.access, entity, self.ctx.action)
@@ -288,9 +288,10 @@ class Compiler:
                 out[key] = Readable(entity, s.hidden, s.where)
         return out
 
-    def _condition(self, source: Alias, doc: Any, path: str) -> ColumnElement[bool] | None:
-        node = parse_condition(doc, source.entity, self.errors, path, hidden=source.scope.hidden, entities=self._targets(source))
-        return None if node is None else to_sql(node, source.table, self.ctx.env)
+    def _condition(self, alias: Alias, doc: Any, path: str) -> ColumnElement[bool] | None:
+        """A condition on one entity of the chart (the source, or a join's) over its table alias."""
+        node = parse_condition(doc, alias.entity, self.errors, path, hidden=alias.scope.hidden, entities=self._targets())
+        return None if node is None else to_sql(node, alias.table, self.ctx.env)
 
     def _where(self, source: Alias) -> list[ColumnElement[bool]]:
         t = source.table
@@ -354,8 +355,8 @@ class Compiler:
             value = self._formula(source, m.expr, f"{path}/expr")
             if value is None:
                 return None
-        if m.where is not None:
-            cond = self._condition(source, m.where, f"{path}/where")
+        if m.where is not None:  # on the measured records: the source's, or the joined entity's the field is on
+            cond = self._condition(grain, m.where, f"{path}/where")
             if cond is None:
                 return None
             value = case((cond, value if value is not None else literal(1)))

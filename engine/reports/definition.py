@@ -106,7 +106,7 @@ class Measure(Strict):
     agg: Literal["count", "count_distinct", "sum", "avg", "min", "max", "median"] | None = None
     field: FieldRef | None = None
     expr: str | None = Field(default=None, max_length=2000)  # a formula over the source record
-    where: dict[str, Any] | None = None  # a condition on the source entity
+    where: dict[str, Any] | None = None  # a condition on the measured records (the entity `field` is on; else the source)
     ratio: list[Key] | None = Field(default=None, min_length=2, max_length=2)
     percent_of_total: Key | None = None
     running_total: Key | None = None
