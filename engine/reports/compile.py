@@ -495,7 +495,7 @@ class Compiler:
                 base = base.distinct()
             rows = base.subquery(f"g{n}")
             aggs = [m.sql(self.ctx.dialect, rows.c[f"v{k}"]).label(m.result.name) for k, m in enumerate(items)]
-            grouped = select(*[rows.c[d] for d in dim_names], *aggs).where(rows.c["__gid"].is_not(None))
+            grouped = select(*[rows.c[d] for d in dim_names], *aggs)
             if dim_names:
                 grouped = grouped.group_by(*[rows.c[d] for d in dim_names])
             parts.append(grouped.subquery(f"a{n}"))
@@ -506,7 +506,9 @@ class Compiler:
             joined = joined.join(other, on, isouter=True)
         cols = [first.c[d] for d in dim_names]
         for part, items in zip(parts, by_grain.values(), strict=True):
-            cols += [part.c[m.result.name] for m in items]
+            # A group another grain has no rows for counts 0 there, not "empty".
+            cols += [func.coalesce(part.c[m.result.name], 0).label(m.result.name) if m.agg in ("count", "count_distinct")
+                     else part.c[m.result.name] for m in items]  # fmt: skip
         return select(*cols).select_from(joined)
 
     def _grouping_sets(
