@@ -161,6 +161,10 @@ def _result(plan: Plan, rows: list[dict[str, Any]], truncated: bool) -> Result:
     if plan.kpi_previous and rows:
         previous = {name: rows[0].get(f"{name}__previous") for name in plan.kpi_previous}
     dims = list(plan.dims)
+    for d in dims:
+        if d.kind == "bucket" and d.bucket:
+            for r in rows:
+                r[d.name] = sqld.bucket_text(r[d.name], d.bucket)
     for i, d in enumerate(dims):
         label_col = f"{d.name}__label"
         if d.kind in ("relation", "user"):
