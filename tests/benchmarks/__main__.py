@@ -3,8 +3,9 @@
 Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
 variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
 (sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use), BENCH_ONLY
-(a comma-separated subset of conditions,scheduled,records,processes to run). The process benchmark reads
-BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000).
+(a comma-separated subset of conditions,scheduled,records,processes,reports to run). The process benchmark reads
+BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000); the report benchmark
+BENCH_REPORT_ROWS (default 1000000) and BENCH_REPORT_REPS (default 5, the median reported).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import warnings
 from sqlalchemy.exc import SAWarning
 
 from engine.setup import prepare_database
-from tests.benchmarks import backends, conditions, lists, processes, records, scheduled, scoping
+from tests.benchmarks import backends, conditions, lists, processes, records, reports, scheduled, scoping
 from tests.benchmarks.backends import Backend, Opener
 from tests.benchmarks.measure import Section
 from tests.benchmarks.report import progress, section, table
@@ -28,7 +29,7 @@ from tests.benchmarks.workload import Sizes, open_bench
 # In order: the bulk load builds the table that single creates and list queries then run against;
 # the scoped lists come last, as they hand the rows out to several owners.
 BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency, scoping.scoped_list_latency)
-GROUPS = ("conditions", "scheduled", "records", "processes")  # what BENCH_ONLY may name
+GROUPS = ("conditions", "scheduled", "records", "processes", "reports")  # what BENCH_ONLY may name
 
 
 async def run_backend(backend: Backend, sizes: Sizes) -> Section:
@@ -86,6 +87,22 @@ def run_processes(runs: list[tuple[str, Opener]]) -> None:
         print("\n".join(["", *report.notes]), flush=True)
 
 
+def run_reports(runs: list[tuple[str, Opener]]) -> None:
+    """The report engine's charts on a large opportunity table, on each backend (a fresh database each)."""
+    sizes = reports.ReportSizes.from_env()
+    for name, open_backend in runs:
+        section(f"reports: {sizes.rows:,} opportunities on {name}, compiled charts beside hand-written SQL")
+        started = time.perf_counter()
+        with open_backend() as backend:
+            report = reports.run_backend(backend, sizes)
+        print(f"\n{table(report.metrics)}\n")
+        print(f"medians of {sizes.reps} runs; ratio = product / baseline. compiled rows: Reports.result vs hand-written SQL;"
+              " statement rows: the compiled statement alone; scoped rows: a team member's Reports.result vs an admin's;"
+              " compile rows: baseline = the hand-written query's time")  # fmt: skip
+        print("\n".join(["", *report.notes]))
+        print(f"\nreports on {name} finished in {time.perf_counter() - started:.0f}s", flush=True)
+
+
 def wanted_groups() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
     chosen = {g.strip().lower() for g in only.split(",") if g.strip()} or set(GROUPS)
@@ -113,6 +130,8 @@ def main() -> int:
                 run(name, backend, sizes)
     if "processes" in groups:
         run_processes(runs)
+    if "reports" in groups:
+        run_reports(runs)
     print(f"\nbackends run: {', '.join(name for name, _ in runs)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""))
     return 0
 
