@@ -260,13 +260,21 @@ class Compiler:
             if kind == "date" and d.bucket == "hour":
                 self.errors.add(f"{path}/bucket", "type", f"{f.key!r} is a date: the finest bucket is a day")
                 return None
-            expr = sqld.bucket(col, d.bucket, str(self.ctx.env.tz), self.ctx.dialect, kind, formatted=False)
+            try:
+                expr = sqld.bucket(col, d.bucket, str(self.ctx.env.tz), self.ctx.dialect, kind, formatted=False)
+            except ValueError as exc:  # a time zone the database cannot read
+                self.errors.add(f"{path}/bucket", "invalid", str(exc))
+                return None
             return ResultDim(d.name, label, "bucket", bucket=d.bucket), expr, extra
         if d.bins is not None:
             if kind not in NUMERIC:
                 self.errors.add(f"{path}/bins", "type", f"{f.key!r} is not a number: it has no bins")
                 return None
-            expr = sqld.bins(col, d.bins.width, d.bins.start, d.bins.edges)
+            try:
+                expr = sqld.bins(col, d.bins.width, d.bins.start, d.bins.edges)
+            except ValueError as exc:  # e.g. a width too big to write as a number
+                self.errors.add(f"{path}/bins", "invalid", str(exc))
+                return None
             return ResultDim(d.name, label, "bins", edges=tuple(d.bins.edges or ()), width=d.bins.width), expr, extra
         wanted = getattr(chart_types().get(self.chart.type), "dimension_kind", None)
         if wanted is not None and kind != wanted:

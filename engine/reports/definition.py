@@ -62,9 +62,9 @@ class Join(Strict):
 class Bins(Strict):
     """Numeric bins: equal `width` from `start`, or explicit ascending `edges` ([0, 1000, 10000])."""
 
-    width: float | None = Field(default=None, gt=0)
-    start: float = 0
-    edges: list[float] | None = Field(default=None, min_length=1, max_length=100)
+    width: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    start: float = Field(default=0, allow_inf_nan=False)
+    edges: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _one(self) -> Bins:

@@ -57,6 +57,19 @@ async def test_every_mistake_is_a_422_at_its_path(
     assert errors(r) == sorted(expected)
 
 
+@pytest.mark.parametrize(
+    ("bins", "path"),
+    [('{"width": 1e400}', "/chart/dimensions/0/bins/width"), ('{"edges": [0, 1e400]}', "/chart/dimensions/0/bins/edges/1")],
+)
+async def test_a_number_too_big_for_a_float_is_a_422_not_a_crash(world: RulesWorld, bins: str, path: str) -> None:
+    """JSON's 1e400 parses as infinity in Python: it must never reach the SQL text."""
+    body = '{"chart": {"key": "c", "type": "table", "source": "opportunity", "measures": [{"key": "n", "agg": "count"}],'
+    body += ' "dimensions": [{"field": "amount", "bins": ' + bins + "}]}}"
+    r = await world.http.post(QUERY, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert errors(r) == [(path, "finite_number")]
+
+
 async def test_median_needs_postgresql(world: RulesWorld) -> None:
     await world.create("opportunity", name="a", amount="10")
     await world.create("opportunity", name="b", amount="30")
