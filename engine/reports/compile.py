@@ -337,11 +337,11 @@ class Compiler:
         terms = []
         window = self._window(f)
         if window is not None:
-            found = self._ref(self.chart.date_field, "/date_field")
+            found = self._date_column(self.chart.date_field, "/date_field")
             if found is not None:
-                alias, bound = found
-                col = alias.table.c[bound.key]
-                lo, hi = window if bound.cfg.type == "datetime" else (window[0].date(), window[1].date())  # type: ignore[union-attr]
+                col, timed = found
+                tz = self.ctx.env.tz
+                lo, hi = window if timed else (window[0].astimezone(tz).date(), window[1].astimezone(tz).date())
                 terms += [col >= lo, col < hi]
         if f.owners:
             terms.append(t.c.owner.in_(f.owners))
@@ -359,6 +359,17 @@ class Compiler:
 
     def _window(self, f: DashboardFilters) -> tuple[datetime, datetime] | None:
         return dashboard_window(f, self.ctx.env)
+
+    def _date_column(self, ref: str, path: str) -> tuple[Any, bool] | None:
+        """The column of a date or datetime field periods are read on, and whether it holds instants."""
+        found = self._ref(ref, path)
+        if found is None:
+            return None
+        kind = value_type(found[1].cfg)
+        if kind not in ("date", "datetime"):
+            self.errors.add(path, "type", f"{ref!r} is not a date or datetime field")
+            return None
+        return found[0].table.c[found[1].key], kind == "datetime"
 
     # -- measures --------------------------------------------------------------------------------
     def _measure(self, i: int, m: Measure) -> MeasurePlan | None:
@@ -480,16 +491,16 @@ class Compiler:
         """The measures this period and the previous one, as filtered aggregates (one statement)."""
         compare = self.chart.options.get("compare") or {}
         unit = str(compare.get("period", "month"))
-        found = self._ref(str(compare.get("field", self.chart.date_field)), "/options/compare/field")
+        found = self._date_column(str(compare.get("field") or self.chart.date_field), "/options/compare/field")
         self.errors.raise_if_any("The chart has errors")
         assert found is not None
-        col = found[0].table.c[found[1].key]
+        col, timed = found
         now_first, now_after = period(f"this_{unit}", self.ctx.env.today)
         before_first, _ = period(f"last_{unit}", self.ctx.env.today)
         tz = self.ctx.env.tz
 
         def at(d: date) -> Any:
-            return datetime.combine(d, datetime.min.time(), tzinfo=tz).astimezone(UTC) if found[1].cfg.type == "datetime" else d
+            return datetime.combine(d, datetime.min.time(), tzinfo=tz).astimezone(UTC) if timed else d
 
         windows = {
             "": and_(col >= at(now_first), col < at(now_after)),

@@ -170,3 +170,16 @@ async def test_a_drilled_point_lists_exactly_the_records_behind_it(world: RulesW
         found = await world.ctx.reports.drill(conn, "sales", ChartDefinition.model_validate(doc), admin, point, None)
     names = [r["name"] for r in await world.items("opportunity", filter=json.dumps(found["filter"]))]
     assert found["entity"] == "opportunity" and names == ["a"]
+
+
+async def test_periods_are_read_on_date_fields_only(world: RulesWorld) -> None:
+    """A dashboard's date range, or a KPI's comparison, on a text field is a 422, not a database error."""
+    ranged = {"chart": chart(date_field="name"), "filters": {"relative": "this_month"}}
+    r = await world.http.post(QUERY, json=ranged)
+    assert r.status_code == 422 and errors(r) == [("/chart/date_field", "type")], r.text
+    kpi = chart(type="kpi", options={"compare": {"field": "name", "period": "month"}})
+    r = await world.http.post(QUERY, json={"chart": kpi})
+    assert r.status_code == 422 and errors(r) == [("/chart/options/compare/field", "type")], r.text
+    fine = {"chart": chart(type="kpi", options={"compare": {"period": "month"}}), "filters": {"relative": "this_month"}}
+    r = await world.http.post(QUERY, json=fine)
+    assert r.status_code == 200 and r.json()["data"]["value"] == 0, r.text
