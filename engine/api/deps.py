@@ -1,14 +1,15 @@
-"""Request dependencies: who is calling (bearer token or session cookie)."""
+"""Request dependencies: who is calling (bearer token or session cookie), and the check every
+definition router makes before a change."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from engine.api.context import Context, ctx
-from engine.auth.policy import Access
-from engine.core.errors import Unauthorized
+from engine.auth.policy import Access, may_manage
+from engine.core.errors import Forbidden, Unauthorized
 
 
 async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -> Access:
@@ -30,3 +31,10 @@ async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -
 
 CurrentActor = Annotated[Access, Depends(current_actor)]
 Ctx = Annotated[Context, Depends(ctx)]
+
+
+def require_manage(actor: Access, app: str, entity: Any, what: str) -> None:
+    """Refuse (403) a caller who may not manage the entity a definition (rule, process, chart) is
+    about. A body without a usable entity key goes on to validation, which answers 422 at its path."""
+    if isinstance(entity, str) and not may_manage(actor, app, entity):
+        raise Forbidden(f"you may not manage the {what} of {app}.{entity}")

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from starlette.responses import Response
 
-from engine.api.deps import Ctx, CurrentActor
+from engine.api.deps import Ctx, CurrentActor, require_manage
 from engine.api.jsonio import UnsupportedMediaType, json_response, parse_model, read_json
 from engine.api.params import MAX_ID, IdPath
 from engine.api.versions import parse_if_match
 from engine.auth.policy import Access, may_manage
-from engine.core.errors import ErrorCollector, Forbidden, NotFound, PayloadTooLarge
+from engine.core.errors import ErrorCollector, NotFound, PayloadTooLarge
 from engine.process import inbox
 from engine.process.acts import MAX_COMMENT
 from engine.process.bpmn import MAX_BPMN_BYTES, from_bpmn, to_bpmn
@@ -39,13 +39,6 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     comment: str | None = Field(default=None, max_length=MAX_COMMENT)
-
-
-def _manager(actor: Access, app: str, entity: Any) -> None:
-    """Refuse a caller who may not manage the entity. A body without a usable entity key goes on to
-    validation, which answers 422 at /entity."""
-    if isinstance(entity, str) and not may_manage(actor, app, entity):
-        raise Forbidden(f"you may not manage the processes of {app}.{entity}")
 
 
 def _entity_of(doc: Any) -> Any:
@@ -67,7 +60,7 @@ async def list_processes(app: str, c: Ctx, actor: CurrentActor, entity: str | No
 @definitions.post("", status_code=201)
 async def create_process(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     doc = await read_json(request)
-    _manager(actor, app, _entity_of(doc))
+    require_manage(actor, app, _entity_of(doc), "processes")
     async with c.db.write() as conn:
         return _tagged(await c.process_service.create(conn, app, doc), 201)
 
@@ -77,7 +70,7 @@ async def validate_process(app: str, request: Request, c: Ctx, actor: CurrentAct
     """Check a definition as a save would, storing nothing: 200 {"valid": true} or the 422 listing
     every problem at its path."""
     doc = await read_json(request)
-    _manager(actor, app, _entity_of(doc))
+    require_manage(actor, app, _entity_of(doc), "processes")
     async with c.db.read() as conn:
         await c.process_service.check(conn, app, doc)
     return json_response({"valid": True})
@@ -96,7 +89,7 @@ async def import_bpmn(app: str, request: Request, c: Ctx, actor: CurrentActor) -
     errors = ErrorCollector()
     doc = from_bpmn(raw, errors)
     errors.raise_if_any("The BPMN document cannot be imported")
-    _manager(actor, app, _entity_of(doc))
+    require_manage(actor, app, _entity_of(doc), "processes")
     async with c.db.write() as conn:
         return _tagged(await c.process_service.create(conn, app, doc), 201)
 
@@ -115,7 +108,7 @@ async def replace_process(
     doc = await read_json(request)
     async with c.db.write() as conn:
         await _managed(c, conn, actor, app, key)
-        _manager(actor, app, _entity_of(doc))
+        require_manage(actor, app, _entity_of(doc), "processes")
         return _tagged(await c.process_service.replace(conn, app, key, doc, parse_if_match(if_match)))
 
 
@@ -168,7 +161,7 @@ async def _version_doc(c: Ctx, conn: Any, app: str, key: str, version: int) -> d
 
 async def _managed(c: Ctx, conn: Any, actor: Access, app: str, key: str) -> dict[str, Any]:
     row = await c.process_service.row(conn, app, key)
-    _manager(actor, app, row.entity)
+    require_manage(actor, app, row.entity, "processes")
     return process_json(row)
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from engine.api.deps import Ctx, CurrentActor
+from engine.api.deps import Ctx, CurrentActor, require_manage
 from engine.api.jsonio import json_response, loads, parse_model, read_json
 from engine.api.versions import parse_if_match
 from engine.auth.policy import Access, may_manage, scope
@@ -56,13 +56,6 @@ class DrillIn(BaseModel):
 
 
 # -- rights ----------------------------------------------------------------------------------------
-def _manager(actor: Access, app: str, source: Any) -> None:
-    """Refuse a caller who may not manage the source. A body without a usable source goes on to
-    validation, which answers 422 at /source."""
-    if isinstance(source, str) and not may_manage(actor, app, source):
-        raise Forbidden(f"you may not manage the reports of {app}.{source}")
-
-
 async def _may_read(c: Ctx, conn: AsyncConnection, actor: Access, app: str, source: str) -> bool:
     """May the caller see a definition reporting on `source`: read its records, or manage it."""
     if may_manage(actor, app, source):
@@ -119,7 +112,7 @@ async def list_charts(app: str, c: Ctx, actor: CurrentActor) -> Response:
 @meta.post("/charts", status_code=201)
 async def create_chart(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     doc = await read_json(request)
-    _manager(actor, app, doc.get("source") if isinstance(doc, dict) else None)
+    require_manage(actor, app, doc.get("source") if isinstance(doc, dict) else None, "reports")
     async with c.db.write() as conn:
         return _tagged(await _charts(c).create(conn, app, doc), 201)
 
@@ -142,8 +135,8 @@ async def replace_chart(
     doc = await read_json(request)
     async with c.db.write() as conn:
         old = await _charts(c).row(conn, app, key)
-        _manager(actor, app, old.definition["source"])
-        _manager(actor, app, doc.get("source") if isinstance(doc, dict) else None)
+        require_manage(actor, app, old.definition["source"], "reports")
+        require_manage(actor, app, doc.get("source") if isinstance(doc, dict) else None, "reports")
         return _tagged(await _charts(c).replace(conn, app, key, doc, parse_if_match(if_match)))
 
 
@@ -151,7 +144,7 @@ async def replace_chart(
 async def delete_chart(app: str, key: str, c: Ctx, actor: CurrentActor) -> Response:
     """409 while a dashboard shows the chart."""
     async with c.db.write() as conn:
-        _manager(actor, app, (await _charts(c).row(conn, app, key)).definition["source"])
+        require_manage(actor, app, (await _charts(c).row(conn, app, key)).definition["source"], "reports")
         await _charts(c).delete(conn, app, key)
     return Response(status_code=204)
 

@@ -10,11 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from starlette.responses import Response
 
-from engine.api.deps import Ctx, CurrentActor
+from engine.api.deps import Ctx, CurrentActor, require_manage
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
 from engine.auth.policy import Access, may_manage, scope
-from engine.core.errors import Forbidden
 from engine.records.reads import scoped
 from engine.rules.log import rule_log
 from engine.rules.service import rule_json
@@ -40,17 +39,10 @@ def _may_write(actor: Access, app: str, doc: Any) -> None:
     its own, and the targets of its create_record actions."""
     if not isinstance(doc, dict):
         return
-    _manager(actor, app, doc.get("entity"))
+    require_manage(actor, app, doc.get("entity"), "rules")
     for action in doc.get("actions") or []:
         if isinstance(action, dict) and action.get("type") == "create_record":
-            _manager(actor, app, action.get("entity"))
-
-
-def _manager(actor: Access, app: str, entity: Any) -> None:
-    """Refuse a caller who may not manage the entity. A body without a usable entity key goes on
-    to validation, which answers 422 at /entity (the rule is refused either way)."""
-    if isinstance(entity, str) and not may_manage(actor, app, entity):
-        raise Forbidden(f"you may not manage the rules of {app}.{entity}")
+            require_manage(actor, app, action.get("entity"), "rules")
 
 
 @router.get("")
@@ -103,7 +95,7 @@ async def dry_run(app: str, key: str, request: Request, c: Ctx, actor: CurrentAc
     body = parse_model(DryRunIn, await read_json(request))
     async with c.db.rehearse() as conn:
         row = await c.rule_service.row(conn, app, key)
-        _manager(actor, app, row.entity)
+        require_manage(actor, app, row.entity, "rules")
         rule, entity = await c.rules.compile_row(conn, row)
         t = entity.table
         query = scoped(select(t).where(t.c.deleted_at.is_(None)), scope(actor, entity, "read"))
@@ -127,5 +119,5 @@ async def execution_log(
 
 async def _readable(c: Any, conn: Any, actor: Access, app: str, key: str) -> dict[str, Any]:
     row = await c.rule_service.row(conn, app, key)
-    _manager(actor, app, row.entity)
+    require_manage(actor, app, row.entity, "rules")
     return rule_json(row)

@@ -29,3 +29,17 @@ def json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def jsonable(value: Any) -> Any:
+    """A structure of native values as plain JSON values (for JSON columns and responses), by the
+    same rules as `json_default`; anything else becomes its text."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime | date | Decimal):
+        return json_default(value)
+    return str(value)

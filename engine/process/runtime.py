@@ -28,6 +28,7 @@ from engine.auth.policy import Access, scope
 from engine.auth.tables import users as users_table
 from engine.core.clock import Clock
 from engine.core.errors import Conflict, ErrorCollector, Forbidden, NotFound
+from engine.core.jsonvalues import jsonable
 from engine.core.settings import Settings
 from engine.expr.paths import entities_for, load_paths
 from engine.formula.env import Env
@@ -41,6 +42,7 @@ from engine.process.tables import events, forks, instances, process_versions, pr
 from engine.records.reads import scoped
 from engine.records.service import RecordService
 from engine.rules.actions import Run as ActionRun
+from engine.rules.actions.base import dump_value
 from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
 
@@ -491,7 +493,7 @@ class ProcessEngine:
     # -- record writes ---------------------------------------------------------------------------
     async def write_record(self, run: Run, values: dict[str, Any], actor: Access = ENGINE_ACTOR) -> None:
         """Native values written to the record as the engine (process writes pass locks)."""
-        data = {k: _dump(run.entity, k, v) for k, v in values.items()}
+        data = {k: dump_value(run.entity, k, v) for k, v in values.items()}
         await self.services.records.update(run.conn, run.entity, run.instance["record_id"], data, actor)
         run.record.update(values)
 
@@ -502,7 +504,7 @@ class ProcessEngine:
                                run.record, run.env, ENGINE_ACTOR, key)  # fmt: skip
         for action, step in prepared:
             action_run.done.append({"type": action.key, **await action.run(step, action_run)})
-        await self.event(run, "service", data={"node": visit.node.id, "done": _jsonable(action_run.done)}, actor_id=None)
+        await self.event(run, "service", data={"node": visit.node.id, "done": jsonable(action_run.done)}, actor_id=None)
 
     async def set_timer(self, visit: Visit, due: datetime) -> None:
         step_id = await visit.step()
@@ -560,20 +562,3 @@ class Visit:
 
     async def write_record(self, values: dict[str, Any]) -> None:
         await self.engine.write_record(self.run, values)
-
-
-def _dump(entity: CompiledEntity, key: str, value: Any) -> Any:
-    if value is None or key == "owner":
-        return value
-    f = entity.fields[key]
-    return f.type.dump(f.cfg, value)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)

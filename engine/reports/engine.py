@@ -7,8 +7,7 @@ the chart type shapes the rows into what the UI draws.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.auth.policy import Access
 from engine.core.clock import Clock
 from engine.core.errors import ErrorCollector, ErrorDetail, ValidationFailed
+from engine.core.jsonvalues import jsonable
 from engine.core.settings import Settings
 from engine.expr.fields import SYSTEM_FIELDS
 from engine.formula.env import Env
@@ -113,7 +113,7 @@ class Reports:
     ) -> dict[str, Any]:
         plan = await self.plan(conn, app, chart, access, filters)
         compiled = plan.statement.compile(dialect=conn.dialect)
-        params = {k: _jsonable(v) for k, v in compiled.params.items()}
+        params = jsonable(dict(compiled.params))
         return {"dialect": conn.dialect.name, "sql": str(compiled), "params": params}
 
     async def drill(
@@ -212,13 +212,3 @@ def _next_edge(bins: Any, lo: float) -> float | None:
         return lo + bins.width
     later = [e for e in bins.edges or () if e > lo]
     return later[0] if later else None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value

@@ -79,7 +79,7 @@ async def test_median_needs_postgresql(world: RulesWorld) -> None:
         assert r.status_code == 422 and errors(r) == [("/chart/measures/0/agg", "unsupported")], r.text
     else:
         assert r.status_code == 200, r.text
-        assert r.json()["data"]["rows"] == [[20.0]] or r.json()["data"]["rows"][0][-1] == 20.0
+        assert r.json()["data"]["rows"] == [[20]]  # the median of 10 and 30
 
 
 async def test_hostile_filter_values_are_bound_not_run(world: RulesWorld) -> None:

@@ -65,7 +65,7 @@ class Run:
         if self.change is not None:
             self.change.values.update(values)
             return
-        data = {k: _dump(self.entity, k, v) for k, v in values.items()}
+        data = {k: dump_value(self.entity, k, v) for k, v in values.items()}
         await self.services.records.update(self.conn, self.entity, self.record["id"], data, self.actor)
 
     def record_json(self) -> dict[str, Any]:
@@ -73,13 +73,14 @@ class Run:
         out = {}
         for k, v in self.record.items():
             if k in self.entity.fields:
-                out[k] = _dump(self.entity, k, v)
+                out[k] = dump_value(self.entity, k, v)
             elif "." not in k and k != "deleted_at":
                 out[k] = v.isoformat() if hasattr(v, "isoformat") else v
         return out
 
 
-def _dump(entity: CompiledEntity, key: str, value: Any) -> Any:
+def dump_value(entity: CompiledEntity, key: str, value: Any) -> Any:
+    """A native field value as the record API takes it (what the record service parses back)."""
     if value is None or key == "owner":
         return value
     f = entity.fields[key]
