@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -306,7 +307,9 @@ class Compiler:
         return ResultDim(d.name, label, "plain"), col, extra
 
     # -- filters ---------------------------------------------------------------------------------
+    @cached_property
     def _targets(self) -> dict[str, Readable]:
+        """The app's entities as this viewer may read them, for relation paths in conditions (once per chart)."""
         out = {}
         for key, entity in self.ctx.entities.items():
             s = scope(self.ctx.access, entity, self.ctx.action)
@@ -316,7 +319,7 @@ class Compiler:
 
     def _condition(self, alias: Alias, doc: Any, path: str) -> ColumnElement[bool] | None:
         """A condition on one entity of the chart (the source, or a join's) over its table alias."""
-        node = parse_condition(doc, alias.entity, self.errors, path, hidden=alias.scope.hidden, entities=self._targets())
+        node = parse_condition(doc, alias.entity, self.errors, path, hidden=alias.scope.hidden, entities=self._targets)
         return None if node is None else to_sql(node, alias.table, self.ctx.env)
 
     def _where(self, source: Alias) -> list[ColumnElement[bool]]:
