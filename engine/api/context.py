@@ -16,6 +16,7 @@ from engine.jobs.queue import JobHandlers
 from engine.process.engine import Processes
 from engine.process.runtime import ProcessServices
 from engine.process.service import ProcessService
+from engine.records.automation import unless_paused
 from engine.records.computed import ComputedFields
 from engine.records.reads import RecordReader
 from engine.records.service import RecordService
@@ -47,8 +48,13 @@ class Context:
         self.rules.services.start_process = self.processes.start  # the start_process rule action
         self.process_service = ProcessService(self.processes)
         # Locks are checked last, on the values rules and formulas settled on.
-        self.records.before_save = (self.rules.before_save, *self.records.before_save, self.processes.check_locks)
-        self.records.hooks = (*self.records.hooks, self.rules.after_save, self.processes.after_save)
+        # Rules and processes are automation: a history load (automation_paused) saves without them.
+        self.records.before_save = (
+            unless_paused(self.rules.before_save),
+            *self.records.before_save,
+            unless_paused(self.processes.check_locks),
+        )
+        self.records.hooks = (*self.records.hooks, unless_paused(self.rules.after_save), unless_paused(self.processes.after_save))
         self.reader = RecordReader(self.store)
         self.reports = Reports(self.store, self.clock, self.settings)
         self.auth = AuthService(self.clock)
