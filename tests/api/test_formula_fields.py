@@ -194,3 +194,14 @@ async def test_conditions_read_a_formula_field_as_the_type_it_returns(client) ->
     assert [o["name"] for o in r.json()["items"]] == ["small"]
     r = await client.get(ORDERS, params={"filter": '{"field": "total", "op": "contains", "value": "9"}'})
     assert r.status_code == 422  # a number is not text
+
+
+async def test_a_formula_field_with_labels_in_two_languages_is_saved_and_computes(client):
+    """A label map ({"zh-CN": .., "en": ..}) on a formula field once broke the cache of its storage type
+    (a dict is not hashable): the save was a 500."""
+    await _shop(client, with_totals=False)
+    titled = {"key": "shout", "type": "formula", "expression": "UPPER(name)", "returns": "text",
+              "label": {"zh-CN": "大写名称", "en": "Name in capitals"}}  # fmt: skip
+    await _publish(client, ORDER["fields"] + [titled])
+    order = (await client.post(ORDERS, json={"name": "acme"})).json()
+    assert order["shout"] == "ACME"

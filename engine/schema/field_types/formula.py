@@ -50,12 +50,17 @@ def value_type(cfg: Any) -> str:
     return str(STORED_AS[cfg.returns][2]["type"]) if cfg.type == "formula" else str(cfg.type)
 
 
-@lru_cache(maxsize=4096)
 def stored(cfg: FormulaConfig) -> tuple[FieldType, Any]:
     """The field type and config that store this formula's values."""
-    ftype, config, fixed = STORED_AS[cfg.returns]
-    extra = {"scale": cfg.scale} if cfg.returns == "number" else {}
-    return ftype, config.model_validate({"key": cfg.key, **fixed, **extra})
+    return _stored(cfg.key, cfg.returns, cfg.scale)
+
+
+@lru_cache(maxsize=4096)
+def _stored(key: str, returns: str, scale: int) -> tuple[FieldType, Any]:
+    # cached by hashable parts: a config with a locale-map label (a dict) cannot be a cache key
+    ftype, config, fixed = STORED_AS[returns]
+    extra = {"scale": scale} if returns == "number" else {}
+    return ftype, config.model_validate({"key": key, **fixed, **extra})
 
 
 class FormulaType(FieldType):
