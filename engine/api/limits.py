@@ -10,13 +10,19 @@ from engine.api.jsonio import dumps
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger  # (path ending, limit): routes that take files (imports) accept more
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        limit = next((n for end, n in self.larger if path.endswith(end)), self.max_bytes)
+        if limit != self.max_bytes:
+            await BodyLimit(self.app, limit)(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
