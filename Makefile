@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+DEMO   ?= 1
 export DATABASE_URL ?= sqlite+aiosqlite:///./var/tangram.db
 
 .PHONY: run test bench lint install dev-install schemas clean
@@ -27,6 +28,8 @@ run: install
 	@mkdir -p var
 	$(BIN)/tangram migrate
 	$(BIN)/tangram create-admin --if-missing
+	$(BIN)/tangram install crm --skip-installed
+	@if [ "$(DEMO)" != "0" ]; then $(BIN)/tangram demo crm --if-empty; fi
 	$(BIN)/tangram serve --host $(HOST) --port $(PORT)
 
 test: dev-install

@@ -238,3 +238,139 @@ def main() -> None:
     except TangramError as exc:
         typer.echo(f"tangram: {exc.detail}", err=True)
         raise SystemExit(1) from None
+
+
+# -- tangram demo (sample data generator) -------------------------------------------------------------
+@app.command()
+def demo(
+    app_key: Annotated[str, typer.Argument(metavar="APP", help="An installed app whose package has a demo.json (e.g. crm)")],
+    accounts: Annotated[int | None, typer.Option(help="How many accounts (the spec's scale; default from the spec)")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = 20240607,
+    append: Annotated[bool, typer.Option("--append", help="Add to an app that already has records")] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the app already has records (make run)")] = False,
+) -> None:
+    """Load realistic, consistent demo data (users, teams, records) into an installed app."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.apps.demo import generate
+
+    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        tasks: dict[str, object] = {}
+
+        def show(entity: str, done: int, total: int | None) -> None:
+            if entity not in tasks:
+                tasks[entity] = bar.add_task(entity, total=total)
+            bar.update(tasks[entity], completed=done, total=total or done)  # type: ignore[arg-type]
+
+        async def go():  # type: ignore[no-untyped-def]
+            c = _context()
+            try:
+                return await generate(c, app_key, accounts, seed, append=append, if_empty=if_empty, progress=show)
+            finally:
+                await c.db.dispose()
+
+        summary = asyncio.run(go())
+    if summary.skipped:
+        typer.echo(f"{summary.skipped}: no demo data added", err=True)
+        return
+    for warning in summary.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    total = sum(summary.counts.values())
+    typer.echo(f"{total} records in {summary.seconds:.1f} s ({summary.records_per_second:.0f} records/s): "
+               + ", ".join(f"{k} {n}" for k, n in summary.counts.items()))  # fmt: skip
+    typer.echo(f"demo users (password {summary.password}): {', '.join(summary.users)}")
+
+
+# -- app packages (engine/apps) ---------------------------------------------------------------------
+@app.command()
+def install(
+    source: Annotated[str, typer.Argument(help="A catalog key (crm), a package folder or a .zip")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the plan; write nothing")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Reinstall the same or an older version")] = False,
+    no_sample: Annotated[bool, typer.Option("--no-sample", help="Do not load the package's sample records")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report (or the errors) as JSON")] = False,
+    skip_installed: Annotated[
+        bool, typer.Option("--skip-installed", help="Do nothing when this version or a newer one is installed (make run)")
+    ] = False,
+) -> None:
+    """Install an app package, or upgrade the installed app to it (customers' changes are kept)."""
+    from engine.apps.console import show_error, show_json, show_report
+    from engine.apps.service import load
+    from engine.auth.policy import Access
+    from engine.core.errors import TangramError
+
+    async def go() -> dict[str, object]:
+        c = _context()
+        try:
+            package = load(c.packages.resolve(source))
+            if skip_installed and await c.packages.is_current(package):
+                return {}
+            actor = Access.system(source="cli")
+            return await c.packages.install(package, actor, dry_run=dry_run, force=force, sample=not no_sample)
+        finally:
+            await c.db.dispose()
+
+    try:
+        report = asyncio.run(go())
+    except TangramError as exc:
+        show_error(exc, as_json)
+        raise SystemExit(1) from None
+    if not report:
+        typer.echo(f"{source}: this version is already installed; nothing to do", err=True)
+        return
+    show_json(report) if as_json else show_report(report)
+
+
+@app.command()
+def export(
+    app_key: Annotated[str, typer.Argument(metavar="APP", help="The app to export")],
+    out: Annotated[str, typer.Option("--out", help="A folder, or a file ending in .zip")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the written files as JSON")] = False,
+) -> None:
+    """Export an app (installed or built in the builder) as a package folder or zip."""
+    from pathlib import Path
+
+    from engine.apps.console import show_json
+    from engine.auth.policy import Access
+
+    async def go() -> list[str]:
+        c = _context()
+        try:
+            return list(await c.packages.export_to(app_key, Access.system(source="cli"), Path(out)))
+        finally:
+            await c.db.dispose()
+
+    files = asyncio.run(go())
+    if as_json:
+        show_json({"app": app_key, "out": out, "files": files})
+    else:
+        typer.echo(f"{app_key}: {len(files)} files written to {out}", err=True)
+
+
+# -- tangram import (CSV/XLSX into an entity) ---------------------------------------------------------
+@app.command("import")
+def import_file(
+    app_key: Annotated[str, typer.Argument(metavar="APP", help="The app, e.g. crm")],
+    entity: Annotated[str, typer.Argument(metavar="ENTITY", help="The entity, e.g. lead")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A .csv (UTF-8 or GB18030) or .xlsx file")],
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="COLUMN=FIELD, repeatable; omitted: suggested from the header")
+    ] = None,
+    upsert_on: Annotated[str | None, typer.Option("--upsert-on", help="A unique field: matching rows update")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing")] = False,
+    skip_bad_rows: Annotated[bool, typer.Option("--skip-bad-rows", help="Write the good rows, report the bad")] = False,
+    no_automation: Annotated[bool, typer.Option("--no-automation", help="Run no rules or processes (history loads)")] = False,
+    as_email: Annotated[str | None, typer.Option("--as", help="Import as this user (default: the first admin)")] = None,
+) -> None:
+    """Import a file into an entity with a progress bar; the error report is written next to the file."""
+    from pathlib import Path
+
+    from engine.imports.cli import run_import
+
+    code = asyncio.run(
+        run_import(
+            _context(), app_key, entity, Path(file), mapping or [], upsert_on=upsert_on, dry_run=dry_run,
+            skip_bad_rows=skip_bad_rows, automation=not no_automation, as_email=as_email,
+        )
+    )  # fmt: skip
+    raise SystemExit(code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.apps.forms import FormDefinition
+from engine.apps.manifest import Manifest
 from engine.auth.roles import RoleDefinition
 from engine.process.jsonschema import process_schema
 from engine.reports.jsonschema import chart_schema, dashboard_schema
@@ -16,6 +18,8 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "chart.schema.json": chart_schema(),
         "dashboard.schema.json": dashboard_schema(),
         "entity.schema.json": entity_schema(),
+        "form.schema.json": published("form", "Tangram form layout", FormDefinition.model_json_schema()),
+        "manifest.schema.json": published("manifest", "Tangram app package manifest", Manifest.model_json_schema()),
         "process.schema.json": process_schema(),
         "role.schema.json": published("role", "Tangram role definition", RoleDefinition.model_json_schema()),
     }

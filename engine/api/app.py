@@ -14,14 +14,18 @@ from engine import __version__
 from engine.api import (
     admin,
     auth,
+    duplicates,
     health,
+    imports,
     jobs,
     meta,
     notifications,
     openapi_route,
+    packages,
     problems,
     processes,
     records,
+    related,
     reports,
     rules,
     shares,
@@ -61,10 +65,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.ctx = ctx
     problems.install(app)
     # shares and reports before records: their /{app}/{entity}/{rid}/shares and /{app}/query, /{app}/charts/...
-    # paths must win over the record routes
+    # paths must win over the record routes; so must related's /{app}/{entity}/search
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
-        rules.router, processes.router, tasks.router, shares.router, reports.router, records.router,
+        rules.router, processes.router, tasks.router, shares.router, reports.router, related.router, duplicates.router,
+        imports.router, packages.router, records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
@@ -72,5 +77,6 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         SessionMiddleware, secret_key=secret_key(settings), session_cookie="tangram_session",
         same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600,
     )  # fmt: skip
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=imports.UPLOAD_LIMITS(settings))
+    app.add_middleware(duplicates.DuplicateHeader)
     return app

@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine.apps.service import PackageService
+from engine.audit.journal import AuditJournal
 from engine.audit.log import audit_record_events
 from engine.auth.service import AuthService
 from engine.core.clock import Clock
 from engine.core.db import Database
 from engine.core.settings import Settings
+from engine.imports.service import Imports
 from engine.jobs.builtin import register_builtins
 from engine.jobs.queue import JobHandlers
 from engine.process.engine import Processes
@@ -18,6 +21,9 @@ from engine.process.runtime import ProcessServices
 from engine.process.service import ProcessService
 from engine.records.automation import unless_paused
 from engine.records.computed import ComputedFields
+from engine.records.dedup.check import DuplicateChecks
+from engine.records.dedup.keys import DedupKeys
+from engine.records.dedup.merge import Merger
 from engine.records.reads import RecordReader
 from engine.records.service import RecordService
 from engine.reports.engine import Reports
@@ -38,8 +44,13 @@ class Context:
     def __post_init__(self) -> None:
         self.schema = SchemaService(self.store, self.clock)
         self.computed = ComputedFields(self.store, self.clock, self.settings.tangram_timezone)
-        hooks = (audit_record_events, self.computed.after_change)
-        self.records = RecordService(self.store, self.clock, hooks=hooks, before_save=(self.computed.before_save,))
+        self.dedup_keys = DedupKeys(self.store)
+        self.duplicates = DuplicateChecks(self.dedup_keys)
+        hooks = (audit_record_events, self.computed.after_change, self.dedup_keys.after_change)
+        # Duplicate rules check the values formulas (and, wired below, rules) settled on.
+        before_save = (self.computed.before_save, self.duplicates.before_save)
+        self.records = RecordService(self.store, self.clock, hooks=hooks, before_save=before_save)
+        self.merger = Merger(self.records, self.store, self.clock, AuditJournal(self.clock))
         self.computed.records = self.records  # parents of changed line items are saved again through it
         # Rules act through the record service and the record service runs rules: built in two steps.
         self.rules = RuleEngine(Services(self.records, self.store, self.clock, self.settings))
@@ -63,6 +74,9 @@ class Context:
         self.rules.register_jobs(self.job_handlers)
         self.processes.register_jobs(self.job_handlers)
         Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
+        self.packages = PackageService(self, self.db, self.settings.tangram_catalog_dir)  # engine/apps
+        self.imports = Imports(self.records, self.store, self.clock, self.settings, self.db)
+        self.imports.register_jobs(self.job_handlers)
 
 
 async def ctx(request: Request) -> Context:  # async: FastAPI runs sync dependencies in a thread

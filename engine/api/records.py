@@ -19,7 +19,7 @@ from engine.audit import history
 from engine.auth.policy import Access, scope
 from engine.core.errors import BadRequest, ErrorCollector
 from engine.records import idempotency
-from engine.records.export import export_columns, export_csv
+from engine.records.export import XLSX_TYPE, export_columns, export_csv, export_xlsx
 from engine.records.query import caller_env, filter_targets, parse_list_query
 from engine.schema.model import CompiledEntity
 
@@ -63,9 +63,9 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 async def list_records(
     app: str, entity: str, c: Ctx, actor: CurrentActor,
     filter: str | None = None, sort: str | None = None, limit: Limit = 50, cursor: str | None = None,
-    fields: str | None = None, expand: str | None = None, count: bool = False,
+    fields: str | None = None, expand: str | None = None, count: bool = False, q: str | None = None,
 ) -> Response:  # fmt: skip
-    """A page of live records: `filter` (JSON condition), `sort` (-budget,name), cursor paging."""
+    """A page of live records: `filter` (JSON condition), `q` (text search), `sort` (-budget,name), cursor paging."""
     return await _list(
         c,
         actor,
@@ -79,6 +79,7 @@ async def list_records(
         fields=fields,
         expand=expand,
         count=count,
+        q=q if q and q.strip() else None,  # an empty search box lists everything
     )
 
 
@@ -96,16 +97,17 @@ async def list_trash(
 @router.get("/{app}/{entity}/export")
 async def export_records(
     app: str, entity: str, c: Ctx, actor: CurrentActor,
-    format: Literal["csv"] = "csv", filter: str | None = None, sort: str | None = None, fields: str | None = None,
+    format: Literal["csv", "xlsx"] = "csv", filter: str | None = None, sort: str | None = None, fields: str | None = None,
 ) -> Response:  # fmt: skip
-    """Every record of the list view the caller may export, as CSV (UTF-8 with BOM for Excel)."""
+    """Every record of the list view the caller may export, as CSV (UTF-8 with BOM for Excel) or XLSX."""
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
         seen = await _filter_context(c, conn, actor, e, filter)
     q = parse_list_query(e, filter=filter, sort=sort, limit=1, cursor=None, fields=fields, expand=None, count=False, **seen)
     export_columns(actor, e, q)  # refuses before the response starts
-    name = f"{app}-{entity}.csv"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    headers = {"Content-Disposition": f'attachment; filename="{app}-{entity}.{format}"'}
+    if format == "xlsx":
+        return Response(await export_xlsx(c.db, actor, e, q), media_type=XLSX_TYPE, headers=headers)
     return StreamingResponse(export_csv(c.db, actor, e, q), media_type="text/csv; charset=utf-8", headers=headers)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -24,11 +25,18 @@ class Settings(BaseSettings):
     https_only: bool = False
     # Request bodies above this size are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
+    # Imports (engine/imports): the upload limit of the import routes (they accept files bigger than
+    # max_body_bytes), and the rows and columns a file may have.
+    max_import_bytes: int = 50 * 1024 * 1024
+    max_import_rows: int = 1_000_000
+    max_import_columns: int = 1000
     # The business's time zone: "today", "this week" and birthdays in conditions are read in it.
     tangram_timezone: str = "UTC"
     # `tangram serve` runs one job worker in its own process (engine/jobs); turn it off when
     # separate `tangram worker` processes do the work.
     tangram_inprocess_worker: bool = True
+    # App packages that `tangram install <key>` and the catalog API find by key (engine/apps).
+    tangram_catalog_dir: Path = Path(__file__).resolve().parent.parent.parent / "apps_catalog"
 
     # Email (engine/notify): the sender backend is a registry key: file (default: .eml files under
     # {var_dir}/mail/, so a fresh install shows what it would have sent), console or smtp.

@@ -24,6 +24,7 @@ from engine.expr.fields import Readable, resolve
 from engine.expr.paths import entities_for
 from engine.expr.to_sql import to_sql
 from engine.formula.env import Env
+from engine.records.search import TextSearch, parse_search, search_condition
 from engine.schema.field_types import InvalidValue
 from engine.schema.model import BoundField, CompiledEntity
 from engine.schema.store import EntityStore
@@ -49,6 +50,7 @@ class ListQuery:
     expand: list[str]
     count: bool
     env: Env  # what the filter's variables read
+    text: TextSearch | None = None  # the `q` text search, AND-ed with the filter
 
 
 def caller_env(access: Access, now: datetime, tz: str) -> Env:
@@ -84,9 +86,11 @@ def parse_list_query(
     hidden: frozenset[str] = frozenset(),
     targets: dict[str, Readable] | None = None,
     env: Env | None = None,
+    q: str | None = None,
 ) -> ListQuery:
     """Parse list parameters; fields in `hidden` (the caller's field mask) answer as unknown.
-    `targets` (see `filter_targets`) let the filter follow relations; `env` is what its variables read."""
+    `targets` (see `filter_targets`) let the filter follow relations; `env` is what its variables read;
+    `q` is a text search over the text fields the caller may read (engine.records.search)."""
     errors = ErrorCollector()
     condition = None
     if filter:
@@ -98,10 +102,11 @@ def parse_list_query(
     keys = _sort_keys(entity, sort or "", errors, hidden)
     selected = _names(entity, fields, errors, "/fields", hidden) if fields else None
     expanded = _names(entity, expand, errors, "/expand", hidden, relations_only=True) if expand else []
+    text = parse_search(entity, q, hidden, errors=errors) if q is not None else None
     errors.raise_if_any("The list query has errors")
     sort_text = ",".join(("-" if k.descending else "") + k.field.key for k in keys)
     after = _decode_cursor(cursor, keys, sort_text)
-    return ListQuery(condition, keys, sort_text, limit, after, selected, expanded, count, env or Env.at())
+    return ListQuery(condition, keys, sort_text, limit, after, selected, expanded, count, env or Env.at(), text)
 
 
 def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector, hidden: frozenset[str]) -> list[SortKey]:
@@ -191,6 +196,8 @@ def _order(col: Any, key: SortKey, binned: bool) -> Any:
 def _filtered(entity: CompiledEntity, q: ListQuery, stmt: Select[Any], binned: bool) -> Select[Any]:
     table = entity.table
     stmt = stmt.where(table.c.deleted_at.is_not(None) if binned else table.c.deleted_at.is_(None))
+    if q.text is not None:
+        stmt = stmt.where(search_condition(table, q.text))
     return stmt if q.condition is None else stmt.where(to_sql(q.condition, table, q.env))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -86,11 +86,44 @@ class FieldBase(BaseModel):
     default: Any = None
 
 
+# Duplicate rules (engine.records.dedup): which field types each normaliser suits (None: any stored scalar).
+DUPLICATE_NORMALIZERS: dict[str, frozenset[str] | None] = {
+    "exact": None,
+    "phone": frozenset({"phone", "text"}),
+    "email": frozenset({"email", "text"}),
+    "company": frozenset({"text"}),
+}
+NOT_MATCHABLE = frozenset({"json", "multi_select", "long_text"})
+
+
+class DuplicateMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: Key
+    normalize: Literal["exact", "phone", "email", "company"] = "exact"
+
+
+class DuplicateRule(BaseModel):
+    """Records are possible duplicates when every listed field matches after normalising (AND);
+    an entity's rules are alternatives (OR)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Key
+    label: Label | None = None
+    match: Annotated[list[DuplicateMatch], Field(min_length=1, max_length=5)]
+    action: Literal["warn", "block"] = "warn"
+
+
 class EntityOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: Help | None = None
     icon: Annotated[str, StringConstraints(max_length=64, pattern=r"^[a-z0-9-]*$")] | None = None
+    duplicates: Annotated[list[DuplicateRule], Field(max_length=10)] | None = None
+    timeline_field: Key | None = Field(
+        default=None, description="The date or date-time field that places a record on a timeline (else its created_at)"
+    )
 
 
 class EntityHeader(BaseModel):
@@ -179,6 +212,10 @@ def parse_entity(doc: Any, field_types: Any) -> EntityDefinition:
     fields = parse_fields(header.fields, field_types, errors)
     if header.display_field and header.display_field not in {f.key for f in fields}:
         errors.add("/display_field", "unknown_field", f"display_field {header.display_field!r} is not a field of this entity")
+    timeline = header.options.timeline_field
+    if timeline and next((f.type for f in fields if f.key == timeline), None) not in ("date", "datetime"):
+        errors.add("/options/timeline_field", "invalid_field", f"timeline_field {timeline!r} is not a date or datetime field")
+    _check_duplicate_rules(header.options.duplicates or [], {f.key: f.type for f in fields}, errors)
     errors.raise_if_any("Invalid entity definition")
     return EntityDefinition(
         key=header.key,
@@ -187,6 +224,27 @@ def parse_entity(doc: Any, field_types: Any) -> EntityDefinition:
         options=header.options,
         fields=tuple(fields),
     )
+
+
+def _check_duplicate_rules(rules: list[DuplicateRule], types: dict[str, str], errors: ErrorCollector) -> None:
+    """Each rule names fields of this entity that its normalisers can read; rule keys are unique."""
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        path = f"/options/duplicates/{i}"
+        if rule.key in seen:
+            errors.add(path + "/key", "duplicate", f"duplicate rule key {rule.key!r} is used twice")
+        seen.add(rule.key)
+        for j, m in enumerate(rule.match):
+            suits = DUPLICATE_NORMALIZERS[m.normalize]
+            ftype = types.get(m.field)
+            if ftype is None:
+                errors.add(f"{path}/match/{j}/field", "unknown_field", f"{m.field!r} is not a field of this entity")
+            elif ftype in NOT_MATCHABLE or (suits is not None and ftype not in suits):
+                allowed = "any field but json, multi_select and long_text" if suits is None else ", ".join(sorted(suits))
+                errors.add(
+                    f"{path}/match/{j}/normalize", "unsuitable",
+                    f"the {m.normalize!r} normaliser cannot read a {ftype} field ({m.field!r}); it suits {allowed}",
+                )  # fmt: skip
 
 
 def label_text(label: Any, locale: str = "en") -> str:

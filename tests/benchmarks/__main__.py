@@ -3,7 +3,8 @@
 Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
 variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
 (sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use), BENCH_ONLY
-(a comma-separated subset of conditions,scheduled,records,processes,reports to run). The process benchmark reads
+(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360 to run). The process
+benchmark reads
 BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000); the report benchmark
 BENCH_REPORT_ROWS (default 1000000) and BENCH_REPORT_REPS (default 5, the median reported).
 """
@@ -20,7 +21,7 @@ import warnings
 from sqlalchemy.exc import SAWarning
 
 from engine.setup import prepare_database
-from tests.benchmarks import backends, conditions, lists, processes, records, reports, scheduled, scoping
+from tests.benchmarks import backends, conditions, imports, lists, processes, records, related360, reports, scheduled, scoping
 from tests.benchmarks.backends import Backend, Opener
 from tests.benchmarks.measure import Section
 from tests.benchmarks.report import progress, section, table
@@ -29,7 +30,7 @@ from tests.benchmarks.workload import Sizes, open_bench
 # In order: the bulk load builds the table that single creates and list queries then run against;
 # the scoped lists come last, as they hand the rows out to several owners.
 BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency, scoping.scoped_list_latency)
-GROUPS = ("conditions", "scheduled", "records", "processes", "reports")  # what BENCH_ONLY may name
+GROUPS = ("conditions", "scheduled", "records", "processes", "reports", "imports", "related360")  # what BENCH_ONLY may name
 
 
 async def run_backend(backend: Backend, sizes: Sizes) -> Section:
@@ -103,6 +104,15 @@ def run_reports(runs: list[tuple[str, Opener]]) -> None:
         print(f"\nreports on {name} finished in {time.perf_counter() - started:.0f}s", flush=True)
 
 
+def run_imports() -> None:
+    """Once, on SQLite (the issue's target): a 100,000-row lead CSV through the whole import path."""
+    section("imports: a lead CSV on SQLite, beside raw executemany")
+    report = imports.imports_benchmark()
+    print(f"\n{table(report.metrics)}\n")
+    print("ratio = import time / raw executemany time of the same rows, same database")
+    print("\n".join(["", *report.notes]), flush=True)
+
+
 def wanted_groups() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
     chosen = {g.strip().lower() for g in only.split(",") if g.strip()} or set(GROUPS)
@@ -132,6 +142,10 @@ def main() -> int:
         run_processes(runs)
     if "reports" in groups:
         run_reports(runs)
+    if "imports" in groups:
+        run_imports()
+    if "related360" in groups:
+        related360.main()
     print(f"\nbackends run: {', '.join(name for name, _ in runs)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""))
     return 0
 
