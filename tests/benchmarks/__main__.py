@@ -3,7 +3,7 @@
 Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
 variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
 (sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use), BENCH_ONLY
-(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360 to run). The process
+(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360,demo to run). The process
 benchmark reads
 BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000); the report benchmark
 BENCH_REPORT_ROWS (default 1000000) and BENCH_REPORT_REPS (default 5, the median reported).
@@ -21,7 +21,19 @@ import warnings
 from sqlalchemy.exc import SAWarning
 
 from engine.setup import prepare_database
-from tests.benchmarks import backends, conditions, imports, lists, processes, records, related360, reports, scheduled, scoping
+from tests.benchmarks import (
+    backends,
+    conditions,
+    demo,
+    imports,
+    lists,
+    processes,
+    records,
+    related360,
+    reports,
+    scheduled,
+    scoping,
+)
 from tests.benchmarks.backends import Backend, Opener
 from tests.benchmarks.measure import Section
 from tests.benchmarks.report import progress, section, table
@@ -30,7 +42,8 @@ from tests.benchmarks.workload import Sizes, open_bench
 # In order: the bulk load builds the table that single creates and list queries then run against;
 # the scoped lists come last, as they hand the rows out to several owners.
 BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency, scoping.scoped_list_latency)
-GROUPS = ("conditions", "scheduled", "records", "processes", "reports", "imports", "related360")  # what BENCH_ONLY may name
+# What BENCH_ONLY may name.
+GROUPS = ("conditions", "scheduled", "records", "processes", "reports", "imports", "related360", "demo")
 
 
 async def run_backend(backend: Backend, sizes: Sizes) -> Section:
@@ -146,6 +159,8 @@ def main() -> int:
         run_imports()
     if "related360" in groups:
         related360.main()
+    if "demo" in groups:
+        demo.main()
     print(f"\nbackends run: {', '.join(name for name, _ in runs)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""))
     return 0
 
