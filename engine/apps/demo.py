@@ -174,9 +174,9 @@ class _Run:
             for i in range(n):
                 group["i"] = i
                 pending.append(self._row(block, parent, group))
-            if len(pending) >= BATCH:
-                await self._flush(block, pending, kept if keep else None, total)
-                pending = []
+                if len(pending) >= BATCH:  # also inside a group: a top-level block is one group of thousands
+                    await self._flush(block, pending, kept if keep else None, total)
+                    pending = []
         await self._flush(block, pending, kept if keep else None, total)
         return kept
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.api.context import Context
+from engine.auth.policy import Access
 from engine.records.dedup.tables import merges
 from tests.people import audit_rows, errors, make_user
 from tests.unit.records_dedup.dedup_world import ACCOUNTS, build_crm, new_id
@@ -221,3 +222,19 @@ async def test_r13_merge_keeps_totals_right(client: httpx.AsyncClient) -> None:
         (w["acme"], Decimal("1000.5")),
         (w["acme"], Decimal("20")),
     ]
+
+
+async def test_r13_a_batch_bigger_than_postgresqls_parameter_limit_is_checked(client: httpx.AsyncClient, ctx: Context) -> None:
+    """One save of 12,000 accounts under three rules asks for 36,000 keys, more than the 32,767 parameters
+    PostgreSQL takes in one statement: the lookups are chunked, and a duplicate inside the batch is found."""
+    await build_crm(client)
+    items = [
+        {"name": f"客户{i}", "city": "杭州", "phone": f"1380000{i:04d}", "email": f"c{i}@example.com"} for i in range(12_000)
+    ]
+    items[-1]["phone"] = items[0]["phone"]  # a warn rule: saved, and noted
+    async with ctx.db.write() as conn:
+        entity = await ctx.store.get(conn, "crm", "account")
+        saved = await ctx.records.create_many(conn, entity, items, Access.system())
+    assert len(saved) == 12_000
+    r = await client.get(f"{ACCOUNTS}/{saved[-1]['id']}/duplicates")
+    assert r.json()["items"] == [{"id": saved[0]["id"], "rules": ["same_phone"]}]

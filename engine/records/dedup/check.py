@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.auth.policy import Access, scope
 from engine.core.actor import Actor
 from engine.core.errors import NotFound, pointer
-from engine.records.dedup.keys import DedupKeys, json_values, key_pairs_filter, rule_fields, rule_key, rules_of
+from engine.records.dedup.keys import DedupKeys, chunks, json_values, key_pairs_filter, rule_fields, rule_key, rules_of
 from engine.records.dedup.tables import dedup_keys
 from engine.records.events import PendingChange
 from engine.records.reads import scoped
@@ -157,8 +157,9 @@ async def _holders(
     """(rule, key) -> ids of the live records holding it: one indexed query for the whole batch."""
     k = dedup_keys
     found: dict[tuple[str, str], list[int]] = {}
-    for r in await conn.execute(select(k.c.rule, k.c.key, k.c.record_id).where(key_pairs_filter(entity, pairs))):
-        found.setdefault((r.rule, r.key), []).append(r.record_id)
+    for chunk in chunks(sorted(pairs)):
+        for r in await conn.execute(select(k.c.rule, k.c.key, k.c.record_id).where(key_pairs_filter(entity, set(chunk)))):
+            found.setdefault((r.rule, r.key), []).append(r.record_id)
     return found
 
 
@@ -167,8 +168,11 @@ async def _readable(conn: AsyncConnection, actor: Actor, entity: CompiledEntity,
         return set()
     access = actor if isinstance(actor, Access) else Access.system()
     t = entity.table
-    query = scoped(select(t.c.id).where(t.c.id.in_(sorted(ids))), scope(access, entity, "read"))
-    return set((await conn.execute(query)).scalars())
+    found: set[int] = set()
+    for chunk in chunks(sorted(ids)):
+        query = scoped(select(t.c.id).where(t.c.id.in_(chunk)), scope(access, entity, "read"))
+        found |= set((await conn.execute(query)).scalars())
+    return found
 
 
 def _refuse(

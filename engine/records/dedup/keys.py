@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +27,14 @@ from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
 
 BUILD_CHUNK = 2000
+IN_CHUNK = 1000  # values per IN list: PostgreSQL takes at most 32,767 parameters in one statement
 LIVE_KINDS = {"created", "updated", "restored"}
 GONE_KINDS = {"deleted", "purged"}
+
+
+def chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def rules_of(entity: CompiledEntity) -> list[DuplicateRule]:
@@ -78,11 +84,11 @@ async def write_keys(
     ids = [r["id"] for r in live] + gone
     if not ids or not rules:
         return
-    await conn.execute(
-        delete(k).where(
-            k.c.app == entity.app, k.c.entity == entity.key, k.c.rule.in_([r.key for r in rules]), k.c.record_id.in_(ids)
+    names = [r.key for r in rules]
+    for chunk in chunks(ids):
+        await conn.execute(
+            delete(k).where(k.c.app == entity.app, k.c.entity == entity.key, k.c.rule.in_(names), k.c.record_id.in_(chunk))
         )
-    )
     rows = _rows(entity, rules, live)
     if rows:
         await conn.execute(insert(k), rows)
