@@ -25,13 +25,24 @@ async def log_run(
     outcome: str = "done",
     detail: str | None = None,
 ) -> None:
+    await log_runs(conn, [run_row(now, rule_id, record_id, trigger, done, outcome=outcome, detail=detail)])
+
+
+def run_row(
+    now: datetime, rule_id: int, record_id: int | None, trigger: str, done: list[dict[str, Any]],
+    *, outcome: str = "done", detail: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One log row, for `log_runs` to write with others (a before-save batch logs all its runs at once)."""
     text = detail if detail is not None else json.dumps(done, default=str)
-    await conn.execute(
-        insert(rule_runs).values(
-            rule_id=rule_id, record_id=record_id, at=now, trigger=trigger, matched=True,
-            actions_done=0 if outcome == "error" else len(done), outcome=outcome, detail=text[:MAX_DETAIL],
-        )
-    )  # fmt: skip
+    return {
+        "rule_id": rule_id, "record_id": record_id, "at": now, "trigger": trigger, "matched": True,
+        "actions_done": 0 if outcome == "error" else len(done), "outcome": outcome, "detail": text[:MAX_DETAIL],
+    }  # fmt: skip
+
+
+async def log_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(rule_runs), rows)
 
 
 async def rule_log(conn: AsyncConnection, rule_id: int, limit: int) -> dict[str, Any]:
