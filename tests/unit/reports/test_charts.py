@@ -90,6 +90,8 @@ def test_each_type_accepts_its_example_and_publishes_an_options_schema(key: str)
          [("/options/stacked", "Input should be a valid boolean, unable to interpret input"),
           ("/options/smooth", "Extra inputs are not permitted")]),
         (chart("kpi", dims=(), limit=5, others=True), [("/others", "a kpi chart cannot group the rest as others")]),
+        (chart("kpi", dims=(), options={"measure": "margin"}),
+         [("/options/measure", "'margin' is not a measure of this chart: ['amount']")]),
         (chart("funnel", measures=("average",), options={"cumulative": True}),
          [("/options/cumulative", "a cumulative funnel adds stages up: measure 'average' must be a count or a sum")]),
         (chart("pivot", dims=("stage", "owner", "region"), options={"rows": ["stage", "team"], "columns": ["stage"]}),
@@ -155,6 +157,14 @@ def test_kpi_shows_the_first_measure_with_the_previous_period_and_change() -> No
     }  # fmt: skip
     from_zero = Result([], [AMOUNT], [{"amount": 5}], kpi_previous={"amount": 0})
     assert shape(VALID["kpi"], from_zero)["change"] is None
+
+
+def test_kpi_shows_the_measure_its_options_name() -> None:
+    """A win rate is the number while the counts it divides are measures too (the CRM's D1 win rate)."""
+    rate = chart("kpi", dims=(), measures=("amount", "deals"), options={"measure": "deals"})
+    assert problems(rate) == []
+    result = Result([], [AMOUNT, DEALS], [{"amount": Decimal("1200.00"), "deals": 7}])
+    assert shape(rate, result)["measure"] == "deals" and shape(rate, result)["value"] == 7
 
 
 def test_bar_with_one_dimension_draws_a_series_per_measure_in_option_order() -> None:
