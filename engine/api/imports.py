@@ -27,7 +27,7 @@ RAW_TYPES = (
 def UPLOAD_LIMITS(settings: Settings) -> tuple[tuple[str, int], ...]:
     """The import routes take files up to max_import_bytes (plus room for the multipart envelope)."""
     limit = settings.max_import_bytes + 64 * 1024
-    return (("/imports", limit), ("/imports/suggest", limit))
+    return ((r"/api/v1/apps/[^/]+/[^/]+/imports(/suggest)?", limit),)
 
 
 async def _upload(request: Request, options: str | None) -> tuple[str, bytes, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,14 +14,15 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int, larger: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.larger = larger  # (path ending, limit): routes that take files (imports) accept more
+        # (path pattern, limit): the routes that take files (imports) accept more than JSON bodies do.
+        self.larger = tuple((re.compile(pattern), n) for pattern, n in larger)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        limit = next((n for end, n in self.larger if path.endswith(end)), self.max_bytes)
+        limit = next((n for pattern, n in self.larger if pattern.fullmatch(path)), self.max_bytes)
         if limit != self.max_bytes:
             await BodyLimit(self.app, limit)(scope, receive, send)
             return
