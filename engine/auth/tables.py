@@ -1,6 +1,6 @@
 """System tables for identity: users, teams, roles, record shares and API tokens."""
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 
 from engine.core.sql import IdType, JsonType, Timestamp, system_metadata
 
@@ -11,6 +11,8 @@ users = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(200), nullable=False, default=""),
     Column("locale", String(16), nullable=False, default="en"),
+    Column("locale_chosen", Boolean, nullable=False, default=False, server_default=false()),  # else Accept-Language
+    Column("time_zone", String(64), nullable=True),  # null: the installation's (TANGRAM_TIMEZONE)
     Column("password_hash", Text, nullable=True),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
