@@ -1,6 +1,6 @@
-"""System tables of the record service: the event outbox and remembered idempotent responses."""
+"""System tables of the record service: the event outbox, remembered idempotent responses and saved views."""
 
-from sqlalchemy import Column, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, false
 
 from engine.core.sql import IdType, JsonType, Timestamp, system_metadata
 
@@ -42,4 +42,35 @@ idempotency_keys = Table(
     Column("status_code", Integer, nullable=False),
     Column("response", JsonType, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+)
+
+# Saved views of an entity's list (engine.records.views): personal (shared_with null) or shared with a
+# role key or "*". At most one shared view per entity is its default (a partial unique index).
+views = Table(
+    "tg_views",
+    system_metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("app", String(63), nullable=False),
+    Column("entity", String(63), nullable=False),
+    Column("name", JsonType, nullable=False),  # a Label: text or {"zh-CN": .., "en": ..}
+    # null once the author's account is deleted: a personal view then belongs to no one, a shared one stays
+    Column("owner_id", IdType, ForeignKey("tg_users.id", ondelete="SET NULL"), nullable=True),
+    Column("shared_with", String(63), nullable=True),
+    Column("is_default", Boolean, nullable=False, default=False, server_default=false()),
+    Column("definition", JsonType, nullable=False),  # a checked ViewDefinition
+    Column("version", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("created_by", IdType, nullable=True),
+    Column("updated_by", IdType, nullable=True),
+    sqlite_autoincrement=True,
+)
+Index("ix_tg_views_entity", views.c.app, views.c.entity)
+Index(
+    "uq_tg_views_default",
+    views.c.app,
+    views.c.entity,
+    unique=True,
+    postgresql_where=views.c.is_default,
+    sqlite_where=views.c.is_default,
 )
