@@ -32,6 +32,7 @@ from engine.api import (
     tasks,
 )
 from engine.api.context import Context
+from engine.api.csrf import CsrfGuard
 from engine.api.limits import BodyLimit
 from engine.core.db import Database
 from engine.core.settings import Settings, get_settings
@@ -61,7 +62,10 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
             yield
         await ctx.db.dispose()
 
-    app = FastAPI(title="Tangram", version=__version__, lifespan=lifespan, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="Tangram", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
+    )
+    # /api/docs and /api/redoc are served by builder_ui from vendored files: no CDN, works offline.
     app.state.ctx = ctx
     problems.install(app)
     # shares and reports before records: their /{app}/{entity}/{rid}/shares and /{app}/query, /{app}/charts/...
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
+    app.add_middleware(CsrfGuard, trusted_origins=tuple(settings.tangram_trusted_origins))  # inside the session
     app.add_middleware(
         SessionMiddleware, secret_key=secret_key(settings), session_cookie="tangram_session",
         same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from engine.api.csrf import csrf_token
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.params import IdPath
@@ -48,7 +49,8 @@ async def login(request: Request, c: Ctx) -> Response:
     actor = await account.sign_in(c.db, c.auth, AuditJournal(c.clock), body.email, body.password, ip)
     request.session.clear()
     request.session["user_id"] = actor.user_id
-    return json_response({"user_id": actor.user_id, "is_admin": actor.is_admin})
+    # Cookie-authenticated writes must echo this token (header X-CSRF-Token): engine/api/csrf.py.
+    return json_response({"user_id": actor.user_id, "is_admin": actor.is_admin, "csrf_token": csrf_token(request.session)})
 
 
 @router.post("/logout", status_code=204)

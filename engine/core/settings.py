@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     var_dir: str = "./var"
     # Mark the session cookie Secure (set it when serving behind HTTPS).
     https_only: bool = False
+    # Origins (https://crm.example.com) besides the server's own host whose browser requests may write with
+    # the session cookie (a reverse proxy that rewrites Host); comma-separated or a JSON list.
+    tangram_trusted_origins: Annotated[list[str], NoDecode] = []
     # Request bodies above this size are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # Imports (engine/imports): the upload limit of the import routes (they accept files bigger than
@@ -54,7 +57,7 @@ class Settings(BaseSettings):
     tangram_webhook_allow_hosts: Annotated[list[str], NoDecode] = []
     tangram_webhook_timeout: float = 10.0
 
-    @field_validator("tangram_webhook_allow_hosts", mode="before")
+    @field_validator("tangram_webhook_allow_hosts", "tangram_trusted_origins", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -259,7 +259,7 @@ async def test_session_login_and_logout(anon, admin):
     ok = await anon.post("/api/v1/auth/login", json={"email": "ADMIN@example.com", "password": "correct horse battery staple"})
     assert ok.status_code == 200 and "httponly" in ok.headers["set-cookie"].lower()
     assert (await anon.get("/api/v1/auth/me")).json()["is_admin"] is True
-    await anon.post("/api/v1/auth/logout")
+    await anon.post("/api/v1/auth/logout", headers={"X-CSRF-Token": ok.json()["csrf_token"]})
     assert (await anon.get("/api/v1/auth/me")).status_code == 401
 
 
