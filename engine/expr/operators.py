@@ -27,7 +27,10 @@ OPS_BY_TYPE: dict[str, frozenset[str]] = {
     "team": EQUALITY,  # only reached through a path, where changes are not known
     "multi_select": frozenset({"is_empty", "is_not_empty"}) | SET_MATCH | CHANGES,
     "json": frozenset({"is_empty", "is_not_empty", "changed"}),
+    "attachment": frozenset({"is_empty", "is_not_empty", "changed"}),  # a stage gate: "the report is attached"
 }
+# Kinds stored as a JSON list: the empty list counts as empty.
+LISTS = frozenset({"multi_select", "attachment"})
 
 NO_VALUE = frozenset({"is_empty", "is_not_empty", "changed", ANNIVERSARY}) | DAYS
 LIST_VALUE = frozenset({"in", "not_in"})

@@ -17,7 +17,7 @@ from engine.expr.condition import Compare, Group, Node, Not, to_doc
 from engine.expr.dates import anniversaries, window
 from engine.expr.fields import Ref
 from engine.expr.operands import Var
-from engine.expr.operators import ANNIVERSARY, NEGATIONS, RELATIVE, TEXTUAL
+from engine.expr.operators import ANNIVERSARY, LISTS, NEGATIONS, RELATIVE, TEXTUAL
 from engine.formula.env import Env
 
 Record = Mapping[str, Any]
@@ -175,8 +175,8 @@ def _ends_with(k: str, v: str, node: Compare) -> Predicate:
 
 
 def _is_empty(k: str, v: Any, node: Compare) -> Predicate:
-    """Empty means no value, and also "" for text and [] for a multi-select (as in `to_sql`)."""
-    if node.ref.kind in TEXTUAL or node.ref.kind == "multi_select":
+    """Empty means no value, and also "" for text and [] for a list kind (as in `to_sql`)."""
+    if node.ref.kind in TEXTUAL or node.ref.kind in LISTS:
         return lambda r, env: (x := r.get(k)) is None or x == "" or x == []
     return lambda r, env: r.get(k) is None
 

@@ -31,7 +31,7 @@ from engine.expr.condition import Compare, Group, Node, Not
 from engine.expr.dates import anniversaries, window
 from engine.expr.fields import Ref
 from engine.expr.operands import Var
-from engine.expr.operators import ANNIVERSARY, CHANGES, NEGATIONS, RELATIVE, TEXTUAL
+from engine.expr.operators import ANNIVERSARY, CHANGES, LISTS, NEGATIONS, RELATIVE, TEXTUAL
 from engine.formula.env import Env
 
 
@@ -142,11 +142,11 @@ def _holds(col: Any, key: str) -> ColumnElement[bool]:
 
 
 def _empty(node: Compare, col: Any) -> ColumnElement[bool]:
-    """Empty means no value, and also "" for text and [] for a multi-select."""
+    """Empty means no value, and also "" for text and [] for a multi-select or attachment."""
     kind = node.ref.kind
     if kind in TEXTUAL:
         return or_(col.is_(None), col == "")
-    if kind == "multi_select":
+    if kind in LISTS:
         return or_(col.is_(None), cast(col, Text) == "[]")
     return col.is_(None)  # type: ignore[no-any-return]
 

@@ -29,7 +29,7 @@ from engine.schema.field_types import InvalidValue
 from engine.schema.model import BoundField, CompiledEntity
 from engine.schema.store import EntityStore
 
-UNSORTABLE = {"multi_select", "json", "long_text"}
+UNSORTABLE = {"multi_select", "json", "long_text", "attachment"}
 MAX_SORT_KEYS = 8
 
 

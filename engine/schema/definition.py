@@ -93,7 +93,7 @@ DUPLICATE_NORMALIZERS: dict[str, frozenset[str] | None] = {
     "email": frozenset({"email", "text"}),
     "company": frozenset({"text"}),
 }
-NOT_MATCHABLE = frozenset({"json", "multi_select", "long_text"})
+NOT_MATCHABLE = frozenset({"json", "multi_select", "long_text", "attachment"})
 
 
 class DuplicateMatch(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from engine.core.registry import Registry
+from engine.schema.field_types.attachment import AttachmentType
 from engine.schema.field_types.base import FieldType, InvalidValue
 from engine.schema.field_types.choice import BooleanType, MultiSelectType, SelectType
 from engine.schema.field_types.formula import FormulaType
@@ -17,7 +18,7 @@ from engine.schema.field_types.text import EmailType, LongTextType, PhoneType, T
 BUILTIN_FIELD_TYPES: tuple[type[FieldType], ...] = (
     TextType, LongTextType, IntegerType, DecimalType, CurrencyType, PercentType, BooleanType, DateType,
     DateTimeType, SelectType, MultiSelectType, EmailType, PhoneType, UrlType, RelationType, UserType,
-    AutoNumberType, JsonFieldType, FormulaType,
+    AutoNumberType, JsonFieldType, FormulaType, AttachmentType,
 )  # fmt: skip
 
 

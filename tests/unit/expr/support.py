@@ -42,6 +42,7 @@ THING: dict[str, Any] = {
         {"key": "acct", "type": "relation", "target": "account"},
         {"key": "acct2", "type": "relation", "target": "account"},
         {"key": "data", "type": "json"},
+        {"key": "files", "type": "attachment"},
     ],
 }
 UNIT: dict[str, Any] = {"key": "unit", "label": {"en": "Unit"}, "fields": [{"key": "code", "type": "text"}]}

@@ -52,7 +52,7 @@ PATHS = {
     "id": "integer", "name": "text", "email": "email", "n": "integer", "amount": "decimal", "flag": "boolean",
     "kind": "select", "tags": "multi_select", "day": "date", "day2": "date", "at": "datetime",
     "updated_at": "datetime", "who": "user", "owner": "user", "acct": "relation", "acct2": "relation", "data": "json",
-    "acct.name": "text", "acct.tier": "integer", "acct.parent.tier": "integer", "acct.parent.name": "text",
+    "files": "attachment", "acct.name": "text", "acct.tier": "integer", "acct.parent.tier": "integer", "acct.parent.name": "text",
     "acct.elsewhere.code": "text", "acct.owner.team": "team", "owner.team": "team", "who.team": "team",
     "who.email": "email", "who.name": "text",
 }  # fmt: skip
@@ -98,6 +98,7 @@ def thing_rows(now: datetime) -> st.SearchStrategy[list[dict[str, Any]]]:
             "who": st.sampled_from([1, 2, 3, None]), "owner": st.sampled_from([1, 2, 3, None]),
             "acct": st.sampled_from([1, 2, 3, 4, 99, None]), "acct2": st.sampled_from([1, 2, None]),
             "data": st.sampled_from([None, {"x": 1}, []]),
+            "files": st.sampled_from([None, [], ["Fq3x9T0bYk2LmN8pQr4sUv"], ["Fq3x9T0bYk2LmN8pQr4sUv", "a-b_c-d_e-f_g-h_i"]]),
         }
     )  # fmt: skip
     return st.lists(row, min_size=1, max_size=14)
@@ -122,6 +123,7 @@ def _literal(kind: str, now: datetime) -> st.SearchStrategy[Any]:
         "boolean": st.booleans(), "select": st.sampled_from(OPTIONS), "date": days_around(now).map(date.isoformat),
         "datetime": instants_around(now).map(datetime.isoformat), "user": st.integers(1, 3), "team": st.integers(1, 2),
         "relation": st.integers(1, 4), "json": st.nothing(), "multi_select": tag_sets,
+        "attachment": st.nothing(),
     }[kind]  # fmt: skip
 
 
@@ -135,7 +137,7 @@ TEXTUAL = {"text", "email"}
 def op_groups(kind: str) -> dict[str, list[str]]:
     """The operators generated for a kind, by the shape of value they take."""
     ordered = ["gt", "gte", "lt", "lte"] if kind in ORDERED else []
-    comparable = kind not in ("json", "multi_select")
+    comparable = kind not in ("json", "multi_select", "attachment")
     relative = kind in SPAN_UNITS
     return {
         "none": ["is_empty", "is_not_empty"]

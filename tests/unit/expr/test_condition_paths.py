@@ -105,8 +105,8 @@ async def test_native_record_reverses_the_api_json(world):
     native = {
         **STAMP, "id": 1, "name": "A", "email": "a@x.io", "n": 3, "amount": Decimal("19.99"), "flag": False, "kind": "a",
         "tags": ["a", "c"], "day": date(2024, 2, 29), "day2": None, "at": datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
-        "who": 1, "acct": 2, "acct2": None, "data": {"k": [1, 2]}, "owner": 1, "created_by": None, "updated_by": None,
-        "deleted_at": None,
+        "who": 1, "acct": 2, "acct2": None, "data": {"k": [1, 2]}, "files": ["Fq3x9T0bYk2LmN8pQr4sUv"], "owner": 1,
+        "created_by": None, "updated_by": None, "deleted_at": None,
     }  # fmt: skip
     as_json = record_json(thing, native)
     assert as_json["amount"] == 19.99 and as_json["at"] == "2026-01-02T03:04:05.600000Z"

@@ -60,6 +60,7 @@ SAMPLES: dict[str, list[str]] = {
     "user": ["3"],
     "json": ['{"a": [1, 2.5, null, true], "b": {"c": "d"}}', '[1, "x"]', '"text"', "3.25", "0", "false"],
     "formula": ["0", "0.33", "-12.5", "9999999999999.99"],  # values of what it returns (a number here)
+    "attachment": ["[]", '["Fq3x9T0bYk2LmN8pQr4sUv"]', '["Fq3x9T0bYk2LmN8pQr4sUv", "a-b_c-d_e-f_g-h_i"]'],
 }
 
 # Values a type accepts but writes back in its canonical form.
@@ -71,6 +72,7 @@ NORMALISED: list[tuple[str, str, Any]] = [
     ("decimal", "1.50", 1.5),
     ("decimal", "2.000", 2),
     ("integer", "3.0", 3),
+    ("attachment", '[{"id": "Fq3x9T0bYk2LmN8pQr4sUv", "name": "a.pdf", "size": 3}]', ["Fq3x9T0bYk2LmN8pQr4sUv"]),
 ]
 
 TYPE_KEYS = [ft.key for ft in field_types()]
