@@ -1,8 +1,8 @@
 """Form layouts: how an entity's fields are arranged on its record form (sections of one or two columns).
 
-A layout is a definition like any other: a pydantic model (published as docs/schemas/form.schema.json),
-checked whole against its entity when saved (every field it names exists), stored in tg_forms with a
-version that grows with every save (If-Match on a replace).
+Sections may be folded into tabs or collapsed, carry form rules (visible / required / read-only when,
+conditions on the record) or show line items of a child entity. Checked whole when saved
+(form_check.py), stored in tg_forms with a version that grows with every save (If-Match on a replace).
 """
 
 from __future__ import annotations
@@ -10,23 +10,82 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from engine.apps.form_check import check_meaning
 from engine.apps.tables import forms
 from engine.core.clock import Clock
 from engine.core.errors import Conflict, ErrorCollector, NotFound, pydantic_errors
 from engine.schema.definition import Help, Key, Label
 from engine.schema.store import EntityStore
 
+Condition = dict[str, Any]  # a JSON condition (docs/user-guide/conditions.md), checked against the entity on save
+# Union members are told apart by these tags; pydantic puts them in error locations, `parse_form` drops them.
+TAGS = frozenset({"fields-section", "lines-section", "field-key", "field-rules"})
 
-class Section(BaseModel):
+
+class FieldRules(BaseModel):
+    """A field on the form with rules: each condition is evaluated on the record being edited."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    field: Key
+    visible_when: Condition | None = None
+    required_when: Condition | None = None
+    read_only_when: Condition | None = None
+
+
+def _item_tag(v: Any) -> str:
+    return "field-key" if isinstance(v, str) else "field-rules"
+
+
+FieldItem = Annotated[Annotated[Key, Tag("field-key")] | Annotated[FieldRules, Tag("field-rules")], Discriminator(_item_tag)]
+
+
+class _Folding(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: Key | None = None  # unique in the form
     label: Label = None
+    tab: Label = None  # consecutive sections with the same tab form one tab
+    collapsible: bool | None = None
+    collapsed: bool | None = None  # starts folded (collapsible sections only)
+
+
+class Section(_Folding):
+    """Fields in one or two columns; `visible_when` hides all of them."""
+
+    kind: Literal["fields"] | None = None
     columns: Literal[1, 2] = 1
-    fields: Annotated[list[Key], Field(min_length=1, max_length=500)]
+    fields: Annotated[list[FieldItem], Field(min_length=1, max_length=500)]
+    visible_when: Condition | None = None
+
+    def items(self) -> list[FieldRules]:
+        """Every field of the section with its rules (none for a plain key)."""
+        return [FieldRules(field=f) if isinstance(f, str) else f for f in self.fields]
+
+
+class LinesSection(_Folding):
+    """Line items: the records of a child `entity` whose relation `link` points at this form's record,
+    shown as a grid with `fields` as columns."""
+
+    kind: Literal["lines"]
+    key: Key
+    entity: Key
+    link: Key
+    fields: Annotated[list[Key], Field(min_length=1, max_length=50)]
+
+
+def _section_tag(v: Any) -> str:
+    kind = v.get("kind") if isinstance(v, dict) else getattr(v, "kind", None)
+    return "lines-section" if kind == "lines" else "fields-section"
+
+
+AnySection = Annotated[
+    Annotated[Section, Tag("fields-section")] | Annotated[LinesSection, Tag("lines-section")], Discriminator(_section_tag)
+]
 
 
 class FormDefinition(BaseModel):
@@ -36,10 +95,32 @@ class FormDefinition(BaseModel):
     entity: Key
     label: Label = None
     description: Help | None = None
-    sections: Annotated[list[Section], Field(min_length=1, max_length=100)]
+    sections: Annotated[list[AnySection], Field(min_length=1, max_length=100)]
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def lines_sections(form: FormDefinition) -> list[LinesSection]:
+    """The form's line-item sections, in order (what saving a record with its lines walks)."""
+    return [s for s in form.sections if isinstance(s, LinesSection)]
+
+
+def field_sections(form: FormDefinition) -> list[tuple[int, Section]]:
+    """(position, section) of every section of fields."""
+    return [(i, s) for i, s in enumerate(form.sections) if isinstance(s, Section)]
+
+
+def parse_form(doc: Any, errors: ErrorCollector) -> FormDefinition | None:
+    """The layout's shape, or None with every problem located (union tags left out of the paths)."""
+    try:
+        return FormDefinition.model_validate(doc)
+    except ValidationError as exc:
+        for e in pydantic_errors(exc):
+            parts = e.path.split("/")
+            kept = [p for i, p in enumerate(parts) if not (p in TAGS and parts[i - 1].isdigit())]
+            errors.add("/".join(kept), e.code, e.message)
+        return None
 
 
 def form_json(row: Any) -> dict[str, Any]:
@@ -53,29 +134,26 @@ class FormService:
     clock: Clock
 
     async def check(self, conn: AsyncConnection, app: str, doc: Any) -> FormDefinition:
-        """The layout, or a 422 listing every problem at its JSON path: its shape, its entity, each field."""
+        """The layout, or a 422 listing every problem at its JSON path: its shape, its entity, each
+        field, section keys and tabs, form rules, line-item sections."""
         errors = ErrorCollector()
-        try:
-            form = FormDefinition.model_validate(doc)
-        except ValidationError as exc:
-            errors.extend(pydantic_errors(exc))
-            errors.raise_if_any("The form has errors")
-            raise AssertionError("unreachable") from exc
+        form = parse_form(doc, errors)
+        errors.raise_if_any("The form has errors")
+        assert form is not None
         entity = await self.store.get_or_none(conn, app, form.entity)
         if entity is None:
             errors.add("/entity", "unknown_entity", f"app {app!r} has no entity {form.entity!r}")
             errors.raise_if_any("The form has errors")
         assert entity is not None
-        seen: set[str] = set()
-        for s, section in enumerate(form.sections):
-            for i, key in enumerate(section.fields):
-                if key not in entity.fields:
-                    errors.add(f"/sections/{s}/fields/{i}", "unknown_field", f"{form.entity!r} has no field {key!r}")
-                elif key in seen:
-                    errors.add(f"/sections/{s}/fields/{i}", "duplicate", f"field {key!r} is on the form twice")
-                seen.add(key)
+        await check_meaning(conn, self.store, form, entity, errors)
         errors.raise_if_any("The form has errors")
         return form
+
+    async def record_form(self, conn: AsyncConnection, app: str, entity: str) -> FormDefinition | None:
+        """THE layout of the entity's record page: the one whose key is the entity's, else the first by key."""
+        query = select(forms.c.key, forms.c.definition).where(forms.c.app == app, forms.c.entity == entity)
+        rows = sorted((await conn.execute(query)).all(), key=lambda r: (r.key != entity, r.key))
+        return FormDefinition.model_validate(rows[0].definition) if rows else None
 
     async def list(self, conn: AsyncConnection, app: str, entity: str | None = None) -> list[Any]:
         query = select(forms).where(forms.c.app == app).order_by(forms.c.key)

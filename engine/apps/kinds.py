@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.apps.forms import FormDefinition
+from engine.apps.forms import parse_form
 from engine.auth.roles import RoleDefinition, parse_role
 from engine.core.errors import ErrorCollector, ErrorDetail, TangramError
 from engine.process.definition import parse_process
@@ -26,21 +26,6 @@ class Kind:
     name: str  # entity, form, ...
     folder: str  # entities, forms, ...
     parse: Callable[[Any, ErrorCollector], dict[str, Any] | None]  # the canonical JSON, or None with errors
-
-
-def _pydantic(model: Any, dump: Callable[[Any], dict[str, Any]]) -> Callable[[Any, ErrorCollector], dict[str, Any] | None]:
-    from pydantic import ValidationError
-
-    from engine.core.errors import pydantic_errors
-
-    def parse(doc: Any, errors: ErrorCollector) -> dict[str, Any] | None:
-        try:
-            return dump(model.model_validate(doc))
-        except ValidationError as exc:
-            errors.extend(pydantic_errors(exc))
-            return None
-
-    return parse
 
 
 def _raising(parse: Callable[[Any], Any]) -> Callable[[Any, ErrorCollector], dict[str, Any] | None]:
@@ -75,7 +60,7 @@ def without_secrets(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 ENTITY = Kind("entity", "entities", _raising(lambda doc: parse_entity(doc, field_types()).to_json()))
-FORM = Kind("form", "forms", _pydantic(FormDefinition, lambda f: f.to_json()))
+FORM = Kind("form", "forms", lambda doc, errors: None if (f := parse_form(doc, errors)) is None else f.to_json())
 ROLE = Kind("role", "roles", _raising(lambda doc: role_json(parse_role(doc))))
 RULE = Kind("rule", "rules", _collecting(parse_rule))
 PROCESS = Kind("process", "processes", _collecting(parse_process))
