@@ -9,6 +9,7 @@ from engine.apps.forms import FormDefinition
 from engine.apps.manifest import Manifest
 from engine.auth.roles import RoleDefinition
 from engine.process.jsonschema import process_schema
+from engine.records.view_definition import ViewDocument
 from engine.reports.jsonschema import chart_schema, dashboard_schema
 from engine.schema.jsonschema import entity_schema, published
 
@@ -22,4 +23,5 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "manifest.schema.json": published("manifest", "Tangram app package manifest", Manifest.model_json_schema()),
         "process.schema.json": process_schema(),
         "role.schema.json": published("role", "Tangram role definition", RoleDefinition.model_json_schema()),
+        "view.schema.json": published("view", "Tangram saved view of an entity's list", ViewDocument.model_json_schema()),
     }

@@ -30,6 +30,7 @@ from engine.api import (
     rules,
     shares,
     tasks,
+    views,
 )
 from engine.api.context import Context
 from engine.api.csrf import CsrfGuard
@@ -69,11 +70,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.ctx = ctx
     problems.install(app)
     # shares and reports before records: their /{app}/{entity}/{rid}/shares and /{app}/query, /{app}/charts/...
-    # paths must win over the record routes; so must related's /{app}/{entity}/search
+    # paths must win over the record routes; so must related's /{app}/{entity}/search and views' /{app}/{entity}/views
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
         rules.router, processes.router, tasks.router, shares.router, reports.router, related.router, duplicates.router,
-        imports.router, packages.router, records.router,
+        imports.router, packages.router, views.router, records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)

@@ -26,6 +26,7 @@ from engine.records.dedup.keys import DedupKeys
 from engine.records.dedup.merge import Merger
 from engine.records.reads import RecordReader
 from engine.records.service import RecordService
+from engine.records.views import Views
 from engine.reports.engine import Reports
 from engine.rules.deliveries import Deliveries
 from engine.rules.engine import RuleEngine, Services
@@ -67,6 +68,7 @@ class Context:
         )
         self.records.hooks = (*self.records.hooks, unless_paused(self.rules.after_save), unless_paused(self.processes.after_save))
         self.reader = RecordReader(self.store)
+        self.views = Views(self.store, self.clock)  # saved list and kanban views
         self.reports = Reports(self.store, self.clock, self.settings)
         self.auth = AuthService(self.clock)
         self.job_handlers = JobHandlers()  # each engine registers its job kinds here

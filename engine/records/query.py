@@ -109,20 +109,23 @@ def parse_list_query(
     return ListQuery(condition, keys, sort_text, limit, after, selected, expanded, count, env or Env.at(), text)
 
 
+def sortable(entity: CompiledEntity, name: str, hidden: frozenset[str]) -> BoundField | str:
+    """The field a list may sort on by `name`, or why it may not (a hidden field is an unknown one)."""
+    f = resolve(entity, name, hidden)
+    if f is None:
+        return "unknown field"
+    if name == "id":
+        return "id is always the last sort key"
+    return "cannot sort on this field" if f.cfg.type in UNSORTABLE else f
+
+
 def _sort_keys(entity: CompiledEntity, sort: str, errors: ErrorCollector, hidden: frozenset[str]) -> list[SortKey]:
     keys = []
     for i, part in enumerate(p.strip() for p in sort.split(",") if p.strip()):
         name = part.removeprefix("-")
-        f = resolve(entity, name, hidden)
-        if f is None or f.cfg.type in UNSORTABLE or name == "id":
-            why = (
-                "unknown field"
-                if f is None
-                else "cannot sort on this field"
-                if name != "id"
-                else "id is always the last sort key"
-            )
-            errors.add(f"/sort/{i}", "invalid_sort", f"{name[:100]!r}: {why}")
+        f = sortable(entity, name, hidden)
+        if isinstance(f, str):
+            errors.add(f"/sort/{i}", "invalid_sort", f"{name[:100]!r}: {f}")
             continue
         keys.append(SortKey(f, part.startswith("-")))
     if len(keys) > MAX_SORT_KEYS:
