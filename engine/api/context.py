@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine.apps.forms import FormService
+from engine.apps.lines import LineItems, record_form_lines
 from engine.apps.service import PackageService
 from engine.audit.journal import AuditJournal
 from engine.audit.log import audit_record_events
@@ -77,6 +79,8 @@ class Context:
         self.processes.register_jobs(self.job_handlers)
         Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
         self.packages = PackageService(self, self.db, self.settings.tangram_catalog_dir)  # engine/apps
+        forms = FormService(self.store, self.clock)  # a record form's lines sections are saved with the record
+        self.lines = LineItems(self.records, self.reader, self.computed, self.store, record_form_lines(forms))
         self.imports = Imports(self.records, self.store, self.clock, self.settings, self.db)
         self.imports.register_jobs(self.job_handlers)
 

@@ -128,7 +128,7 @@ async def create_record(
     if idempotency_key is None:
         async with c.db.write() as conn:
             e = await c.store.get(conn, app, entity)
-            return _record(await c.records.create(conn, e, data, actor), 201)
+            return _record(await c.lines.create(conn, e, data, actor), 201)
     if not KEY_RE.match(idempotency_key):
         raise BadRequest("Idempotency-Key must be 1-255 printable ASCII characters")
     assert actor.user_id is not None
@@ -137,7 +137,7 @@ async def create_record(
         async with c.db.write() as conn:
             if (seen := await idempotency.recall(conn, c.clock, actor.user_id, idempotency_key, print_)) is None:
                 e = await c.store.get(conn, app, entity)
-                record = await c.records.create(conn, e, data, actor)
+                record = await c.lines.create(conn, e, data, actor)
                 await idempotency.remember(conn, c.clock, actor.user_id, idempotency_key, print_, 201, record)
                 return _record(record, 201)
     except IntegrityError:
@@ -197,15 +197,20 @@ def _update_items(raw_items: list[Any]) -> list[tuple[int, Any, int | None]]:
 
 @router.get("/{app}/{entity}/{rid}")
 async def get_record(
-    app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor, fields: str | None = None, expand: str | None = None
-) -> Response:
+    app: str, entity: str, rid: IdPath, c: Ctx, actor: CurrentActor,
+    fields: str | None = None, expand: str | None = None, lines: bool = False,
+) -> Response:  # fmt: skip
+    """One record; `lines=true` adds the line items of its record form's lines sections."""
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
         hidden = scope(actor, e, "read").hidden
         q = parse_list_query(
             e, filter=None, sort=None, limit=1, cursor=None, fields=fields, expand=expand, count=False, hidden=hidden
         )
-        return _record(await c.reader.get(conn, actor, e, rid, q.fields, q.expand))
+        record = await c.reader.get(conn, actor, e, rid, q.fields, q.expand)
+        if lines:
+            await c.lines.read(conn, actor, e, record)
+        return _record(record)
 
 
 @router.patch("/{app}/{entity}/{rid}")
@@ -226,7 +231,7 @@ async def update_record(
     expected = header if header is not None else version
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
-        return _record(await c.records.update(conn, e, rid, values, actor, expected))
+        return _record(await c.lines.update(conn, e, rid, values, actor, expected))
 
 
 @router.delete("/{app}/{entity}/{rid}", status_code=204)

@@ -9,24 +9,21 @@ knows about them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, ParamSpec
+
+from engine.core.blocks import holding
 
 P = ParamSpec("P")
 
 _paused: ContextVar[bool] = ContextVar("tangram_automation_paused", default=False)
 
 
-@contextmanager
-def automation_paused() -> Iterator[None]:
+def automation_paused() -> AbstractContextManager[bool]:
     """Within this block (and the tasks it awaits), record changes run no rules and start no processes."""
-    token = _paused.set(True)
-    try:
-        yield
-    finally:
-        _paused.reset(token)
+    return holding(_paused, True)
 
 
 def is_paused() -> bool:

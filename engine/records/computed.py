@@ -5,12 +5,15 @@
   (SUM(order_line.amount)) are folded by one SQL query for the whole batch.
 - `after_change` (a Hook): when child records are created, changed, deleted or restored, their
   parents are saved again through the record service, which recomputes their aggregates and
-  versions, audits and announces the parents like any other change.
+  versions, audits and announces the parents like any other change. Within `deferring()` (a record
+  saved with its line items) the parents are collected instead, and saved once by `recompute`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.policy import Access
 from engine.core.actor import Actor
+from engine.core.blocks import holding
 from engine.core.clock import Clock
 from engine.core.errors import ErrorCollector
 from engine.formula import Env, aggregations, compile_python, fold_sql, folded_key
@@ -32,6 +36,26 @@ if TYPE_CHECKING:
 
 Evaluator = Callable[[Mapping[str, Any], Env], Any]
 RECOMPUTE_ON = {"created", "updated", "deleted", "restored"}
+
+
+@dataclass
+class Deferred:
+    """Parents whose aggregates wait for the end of a save of many children: (app, key) -> ids."""
+
+    parents: dict[tuple[str, str], tuple[CompiledEntity, set[int]]] = field(default_factory=dict)
+    actor_id: int | None = None
+
+    def add(self, parent: CompiledEntity, ids: set[int], actor_id: int | None) -> None:
+        self.parents.setdefault((parent.app, parent.key), (parent, set()))[1].update(ids)
+        self.actor_id = actor_id
+
+    def discard(self, parent: CompiledEntity, rid: int) -> None:
+        """The caller saves this parent itself (which recomputes it)."""
+        if (parent.app, parent.key) in self.parents:
+            self.parents[(parent.app, parent.key)][1].discard(rid)
+
+
+_deferred: ContextVar[Deferred | None] = ContextVar("tangram_parents_deferred", default=None)
 
 
 @dataclass(frozen=True)
@@ -103,12 +127,28 @@ class ComputedFields:
         first = events[0]
         for parent, relation in await self._parents(conn, first.app, first.entity):
             ids = {rid for e in events for side in (e.before, e.after) if side and (rid := side.get(relation)) is not None}
-            live = await self._live(conn, parent, ids)
-            if live:
-                # The writer's id is kept for the audit trail; the rights are the engine's: a
-                # total follows its lines whatever the writer may do to the parent itself.
-                access = Access.system(source="system", user_id=first.actor.user_id)
-                await self.records.update_many(conn, parent, [(rid, {}, None) for rid in live], access)
+            if (pending := _deferred.get()) is not None:
+                pending.add(parent, ids, first.actor.user_id)
+            else:
+                await self._save_parents(conn, parent, ids, first.actor.user_id)
+
+    async def _save_parents(self, conn: AsyncConnection, parent: CompiledEntity, ids: set[int], actor_id: int | None) -> None:
+        live = await self._live(conn, parent, ids)
+        if live and self.records is not None:
+            # The writer's id is kept for the audit trail; the rights are the engine's: a
+            # total follows its lines whatever the writer may do to the parent itself.
+            access = Access.system(source="system", user_id=actor_id)
+            await self.records.update_many(conn, parent, [(rid, {}, None) for rid in live], access)
+
+    def deferring(self) -> AbstractContextManager[Deferred]:
+        """Within this block, parents of changed children are collected, not saved: pass what it
+        yields to `recompute` at the end, so each parent is recomputed once, on its final children."""
+        return holding(_deferred, Deferred())
+
+    async def recompute(self, conn: AsyncConnection, pending: Deferred) -> None:
+        """Save the parents collected by `deferring` (outside that block)."""
+        for parent, ids in pending.parents.values():
+            await self._save_parents(conn, parent, ids, pending.actor_id)
 
     async def _parents(self, conn: AsyncConnection, app: str, key: str) -> list[tuple[CompiledEntity, str]]:
         """(parent entity, the child's relation field) for every entity of the app that folds `key`."""

@@ -103,8 +103,11 @@ class RecordService:
         data: Any,
         actor: Access,
         expected_version: int | None = None,
+        *,
+        touch: bool = False,
     ) -> dict[str, Any]:
-        return (await self.update_many(conn, entity, [(rid, data, expected_version)], actor, paths=[""]))[0]
+        """Change one record. `touch`: write a new version even if no field changes (its line items did)."""
+        return (await self.update_many(conn, entity, [(rid, data, expected_version)], actor, paths=[""], touch=touch))[0]
 
     async def update_many(
         self,
@@ -113,6 +116,7 @@ class RecordService:
         items: list[tuple[int, Any, int | None]],
         actor: Access,
         paths: list[str] | None = None,
+        touch: bool = False,
     ) -> list[dict[str, Any]]:
         paths = paths or [f"/items/{i}" for i in range(len(items))]
         s = scope(actor, entity, "update")
@@ -142,16 +146,16 @@ class RecordService:
         await check_unique(conn, entity, batch, [rid for rid, _, _ in items], errors, paths)
         errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
         return [
-            _masked(await self._write(conn, entity, current[rid], values, actor), s)
+            _masked(await self._write(conn, entity, current[rid], values, actor, touch), s)
             for (rid, _, _), values in zip(items, batch, strict=True)
         ]
 
     async def _write(
-        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Access
+        self, conn: AsyncConnection, entity: CompiledEntity, row: Any, values: dict[str, Any], actor: Access, touch: bool = False
     ) -> dict[str, Any]:
         before = record_json(entity, row)
         changed = {k: v for k, v in values.items() if row._mapping[k] != v}
-        if not changed:
+        if not changed and not touch:
             return before
         after = await self._bump(conn, entity, row, changed, actor)
         await self._emit(conn, entity, actor, "updated", [(row.id, before, after)])

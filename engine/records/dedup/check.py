@@ -8,8 +8,7 @@ and notes the matches in the request's `DuplicateNotes`, which the API turns int
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.policy import Access, scope
 from engine.core.actor import Actor
+from engine.core.blocks import holding
 from engine.core.errors import NotFound, pointer
 from engine.records.dedup.keys import DedupKeys, chunks, json_values, key_pairs_filter, rule_fields, rule_key, rules_of
 from engine.records.dedup.tables import dedup_keys
@@ -40,15 +40,9 @@ class DuplicateNotes:
 _notes: ContextVar[DuplicateNotes | None] = ContextVar("tangram_duplicate_notes", default=None)
 
 
-@contextmanager
-def noting_duplicates() -> Iterator[DuplicateNotes]:
+def noting_duplicates() -> AbstractContextManager[DuplicateNotes]:
     """Collect the warn rules' matches of the saves made within this block (one request)."""
-    notes = DuplicateNotes()
-    token = _notes.set(notes)
-    try:
-        yield notes
-    finally:
-        _notes.reset(token)
+    return holding(_notes, DuplicateNotes())
 
 
 @dataclass
