@@ -4,6 +4,7 @@ from engine.apps import tables as app_tables
 from engine.audit import tables as audit_tables
 from engine.auth import tables as auth_tables
 from engine.core.sql import system_metadata
+from engine.files import tables as file_tables
 from engine.imports import tables as import_tables
 from engine.jobs import tables as job_tables
 from engine.notify import tables as notify_tables
@@ -19,6 +20,7 @@ __all__ = [
     "audit_tables",
     "auth_tables",
     "dedup_tables",
+    "file_tables",
     "import_tables",
     "job_tables",
     "notify_tables",

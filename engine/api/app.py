@@ -15,6 +15,7 @@ from engine.api import (
     admin,
     auth,
     duplicates,
+    files,
     health,
     imports,
     jobs,
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
         rules.router, processes.router, tasks.router, shares.router, reports.router, related.router, duplicates.router,
-        imports.router, packages.router, views.router, records.router,
+        imports.router, packages.router, files.router, views.router, records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         SessionMiddleware, secret_key=secret_key(settings), session_cookie="tangram_session",
         same_site="lax", https_only=settings.https_only, max_age=14 * 24 * 3600,
     )  # fmt: skip
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, larger=imports.UPLOAD_LIMITS(settings))
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, larger=imports.UPLOAD_LIMITS(settings) + files.UPLOAD_LIMITS(settings)
+    )
     app.add_middleware(duplicates.DuplicateHeader)
     return app

@@ -15,6 +15,10 @@ from engine.auth.service import AuthService
 from engine.core.clock import Clock
 from engine.core.db import Database
 from engine.core.settings import Settings
+from engine.files.attach import Attachments
+from engine.files.describe import describe
+from engine.files.service import Files
+from engine.files.storage import build_storage
 from engine.imports.service import Imports
 from engine.jobs.builtin import register_builtins
 from engine.jobs.queue import JobHandlers
@@ -49,9 +53,12 @@ class Context:
         self.computed = ComputedFields(self.store, self.clock, self.settings.tangram_timezone)
         self.dedup_keys = DedupKeys(self.store)
         self.duplicates = DuplicateChecks(self.dedup_keys)
-        hooks = (audit_record_events, self.computed.after_change, self.dedup_keys.after_change)
+        # Attachments: a save may only name its saver's own pending files; its hook attaches them.
+        self.files = Files(self.store, self.clock, self.settings, self.db, build_storage(self.settings))
+        self.attachments = Attachments(self.files)
+        hooks = (audit_record_events, self.computed.after_change, self.dedup_keys.after_change, self.attachments.after_change)
         # Duplicate rules check the values formulas (and, wired below, rules) settled on.
-        before_save = (self.computed.before_save, self.duplicates.before_save)
+        before_save = (self.computed.before_save, self.duplicates.before_save, self.attachments.before_save)
         self.records = RecordService(self.store, self.clock, hooks=hooks, before_save=before_save)
         self.merger = Merger(self.records, self.store, self.clock, AuditJournal(self.clock))
         self.computed.records = self.records  # parents of changed line items are saved again through it
@@ -69,7 +76,7 @@ class Context:
             unless_paused(self.processes.check_locks),
         )
         self.records.hooks = (*self.records.hooks, unless_paused(self.rules.after_save), unless_paused(self.processes.after_save))
-        self.reader = RecordReader(self.store)
+        self.reader = RecordReader(self.store, after_read=(describe,))  # file ids -> descriptors
         self.views = Views(self.store, self.clock)  # saved list and kanban views
         self.reports = Reports(self.store, self.clock, self.settings)
         self.auth = AuthService(self.clock)
@@ -77,6 +84,7 @@ class Context:
         register_builtins(self.job_handlers)
         self.rules.register_jobs(self.job_handlers)
         self.processes.register_jobs(self.job_handlers)
+        self.attachments.register_jobs(self.job_handlers)
         Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
         self.packages = PackageService(self, self.db, self.settings.tangram_catalog_dir)  # engine/apps
         forms = FormService(self.store, self.clock)  # a record form's lines sections are saved with the record

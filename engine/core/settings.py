@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     # host name, IP or CIDR network is listed here: comma-separated or a JSON list.
     tangram_webhook_allow_hosts: Annotated[list[str], NoDecode] = []
     tangram_webhook_timeout: float = 10.0
+
+    # Attachments (engine/files): no file may exceed this (an attachment field's max_size_mb is capped
+    # by it), and one upload request carries at most this much in total.
+    tangram_max_file_mb: Annotated[int, Field(ge=1, le=200)] = 200
+    # Pending uploads never saved on a record, and files taken off a record, are deleted this long after.
+    tangram_file_grace_hours: Annotated[float, Field(gt=0)] = 24.0
+    # Where file bytes live: local (a directory: TANGRAM_FILES_DIR, default {var_dir}/files) or s3
+    # (any S3-compatible store; share it when several servers serve one database).
+    tangram_file_storage: Literal["local", "s3"] = "local"
+    tangram_files_dir: str | None = None
+    tangram_s3_endpoint: str | None = None  # e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000
+    tangram_s3_bucket: str = "tangram"
+    tangram_s3_region: str | None = None
+    tangram_s3_access_key_id: str | None = None
+    tangram_s3_secret_access_key: SecretStr | None = None
 
     @field_validator("tangram_webhook_allow_hosts", "tangram_trusted_origins", mode="before")
     @classmethod

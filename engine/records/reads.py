@@ -6,6 +6,7 @@ the query, hidden fields never leave it. There is no unscoped read here.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from engine.records.serialize import record_json
 from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
 
+# Runs on every record a read returns, after relation expansion (file ids -> file descriptors).
+AfterRead = Callable[[AsyncConnection, CompiledEntity, list[dict[str, Any]]], Awaitable[Any]]
+
 
 def scoped(stmt: Any, s: Scope) -> Any:
     where = s.where(s.entity.table)
@@ -28,6 +32,7 @@ def scoped(stmt: Any, s: Scope) -> Any:
 @dataclass
 class RecordReader:
     store: EntityStore
+    after_read: Sequence[AfterRead] = ()  # wired in api/context.py; records never imports its subscribers
 
     async def get(
         self, conn: AsyncConnection, access: Access, entity: CompiledEntity, rid: int,
@@ -41,6 +46,8 @@ class RecordReader:
             raise NotFound(f"{entity.key} record {rid} not found")
         record = record_json(entity, row, fields, s.hidden)
         await self._expand(conn, access, entity, [record], expand or [])
+        for step in self.after_read:
+            await step(conn, entity, [record])
         return record
 
     async def list(
@@ -54,6 +61,8 @@ class RecordReader:
         rows = rows[: q.limit]
         items = [record_json(entity, r, q.fields, s.hidden) for r in rows]
         await self._expand(conn, access, entity, items, q.expand)
+        for step in self.after_read:
+            await step(conn, entity, items)
         page: dict[str, Any] = {"items": items, "next_cursor": None}
         if more:
             last = record_json(entity, rows[-1])
