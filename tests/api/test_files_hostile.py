@@ -48,7 +48,9 @@ async def test_a_request_over_the_installation_limit_is_413_before_it_is_read(cl
 )
 async def test_files_the_field_does_not_allow_are_422(client: httpx.AsyncClient, ctx: Context, field, name, data, code) -> None:
     await deal_app(client)
-    r = await upload(client, field, ("fine.pdf" if field == "docs" else "fine.png", PDF if field == "docs" else png()), (name, data))
+    r = await upload(
+        client, field, ("fine.pdf" if field == "docs" else "fine.png", PDF if field == "docs" else png()), (name, data)
+    )
     assert_problem(r, 422, "/files/1", code)
     await _nothing_stored(ctx)
 
