@@ -8,6 +8,8 @@ from fastapi import Request
 
 from engine.apps.forms import FormService
 from engine.apps.lines import LineItems, record_form_lines
+from engine.apps.form_rules import FormRules
+from engine.apps.forms import FormService
 from engine.apps.service import PackageService
 from engine.audit.journal import AuditJournal
 from engine.audit.log import audit_record_events
@@ -70,9 +72,14 @@ class Context:
         self.process_service = ProcessService(self.processes)
         # Locks are checked last, on the values rules and formulas settled on.
         # Rules and processes are automation: a history load (automation_paused) saves without them.
+        # Form rules judge a person's input first (hidden values ignored, read-only ones refused) and, once
+        # rules and formulas have set their values, what the record form requires (engine/apps/form_rules.py).
+        self.form_rules = FormRules(FormService(self.store, self.clock), self.clock, self.settings.tangram_timezone)
         self.records.before_save = (
+            unless_paused(self.form_rules.screen),
             unless_paused(self.rules.before_save),
             *self.records.before_save,
+            unless_paused(self.form_rules.require),
             unless_paused(self.processes.check_locks),
         )
         self.records.hooks = (*self.records.hooks, unless_paused(self.rules.after_save), unless_paused(self.processes.after_save))

@@ -151,9 +151,14 @@ class FormService:
 
     async def record_form(self, conn: AsyncConnection, app: str, entity: str) -> FormDefinition | None:
         """THE layout of the entity's record page: the one whose key is the entity's, else the first by key."""
-        query = select(forms.c.key, forms.c.definition).where(forms.c.app == app, forms.c.entity == entity)
-        rows = sorted((await conn.execute(query)).all(), key=lambda r: (r.key != entity, r.key))
-        return FormDefinition.model_validate(rows[0].definition) if rows else None
+        row = await self.record_row(conn, app, entity)
+        return None if row is None else FormDefinition.model_validate(row.definition)
+
+    async def record_row(self, conn: AsyncConnection, app: str, entity: str) -> Any:
+        """The stored row (id, version, definition) of the entity's record form, or None."""
+        query = select(forms.c.id, forms.c.key, forms.c.version, forms.c.definition)
+        rows = (await conn.execute(query.where(forms.c.app == app, forms.c.entity == entity))).all()
+        return min(rows, key=lambda r: (r.key != entity, r.key), default=None)
 
     async def list(self, conn: AsyncConnection, app: str, entity: str | None = None) -> list[Any]:
         query = select(forms).where(forms.c.app == app).order_by(forms.c.key)
