@@ -138,3 +138,18 @@ async def test_delete_keeps_files_restore_brings_them_back_purge_deletes_them(cl
     assert (await client.delete(f"{DEALS}/trash/{rid}")).status_code == 204
     await Worker(ctx.db, ctx.clock, ctx.job_handlers).run_until_idle()
     assert await stored_keys(ctx) == [] and await file_rows(ctx) == []
+
+
+async def test_is_empty_and_is_not_empty_filter_on_attachment_fields(client: httpx.AsyncClient) -> None:
+    """P5's stage gate condition, in SQL (list filters) on both databases: [] and null are empty."""
+    import json
+
+    await deal_app(client)
+    ids = await uploaded(client, "docs", ("a.pdf", PDF))
+    with_doc = (await client.post(DEALS, json={"name": "With", "docs": ids})).json()["id"]
+    emptied = (await client.post(DEALS, json={"name": "Emptied", "docs": []})).json()["id"]
+    never = (await client.post(DEALS, json={"name": "Never"})).json()["id"]
+    for op, expected in (("is_not_empty", [with_doc]), ("is_empty", [emptied, never])):
+        r = await client.get(DEALS, params={"filter": json.dumps({"field": "docs", "op": op}), "sort": "name"})
+        assert r.status_code == 200, r.text
+        assert sorted(x["id"] for x in r.json()["items"]) == sorted(expected)

@@ -187,7 +187,7 @@ async def test_p2_discount_above_20_percent_needs_director_and_finance_countersi
     assert (await crm.get("quote", quote["id"]))["status"] == "rejected"
 
 
-async def test_p5_needs_report_is_required_before_leaving_needs_analysis(crm: Crm) -> None:
+async def test_p5_the_needs_analysis_report_must_be_attached_before_leaving_needs_analysis(crm: Crm) -> None:
     account = await crm.create("rep", "account", {"name": "成都天府物流有限公司", "industry": "logistics"})
     opp = await crm.create("rep", "opportunity", {"name": "仓储物联网改造", "account": account["id"], "amount": 260000})
     r = await crm.patch("rep", "opportunity", opp["id"], {"stage": "needs_analysis"})
@@ -195,13 +195,21 @@ async def test_p5_needs_report_is_required_before_leaving_needs_analysis(crm: Cr
     await crm.drain()  # the gate starts by itself after the save
     r = await crm.patch("rep", "opportunity", opp["id"], {"stage": "proposal"})
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "locked"
-    r = await crm.act("rep", "complete")
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "/values/needs_report"
-    assert (await crm.get("opportunity", opp["id"]))["stage"] == "needs_analysis"
     r = await crm.act("rep", "complete", values={"needs_report": "https://docs.example.com/needs/TF-0412"})
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "/values/needs_analysis"  # a link is not the report
+    r = await crm.act("rep", "complete", values={"needs_analysis": []})
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "/values/needs_analysis"
+    assert (await crm.get("opportunity", opp["id"]))["stage"] == "needs_analysis"
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    r = await crm.clients["rep"].post(f"{API}/opportunity/files/needs_analysis", files={"files": ("需求分析.pdf", pdf)})
+    assert r.status_code == 201, r.text
+    report = r.json()["items"][0]
+    r = await crm.act("rep", "complete", values={"needs_analysis": [report["id"]]})
     assert r.status_code == 200, r.text
     stored = await crm.get("opportunity", opp["id"])
-    assert (stored["stage"], stored["needs_report"]) == ("proposal", "https://docs.example.com/needs/TF-0412")
+    assert stored["stage"] == "proposal" and [d["name"] for d in stored["needs_analysis"]] == ["需求分析.pdf"]
+    got = await crm.clients["rep"].get(stored["needs_analysis"][0]["url"])
+    assert got.status_code == 200 and got.content == pdf
 
 
 async def test_bad_quote_is_refused_precisely_and_nothing_is_saved(crm: Crm) -> None:
