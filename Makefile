@@ -7,7 +7,7 @@ PORT   ?= 8000
 DEMO   ?= 1
 export DATABASE_URL ?= sqlite+aiosqlite:///./var/tangram.db
 
-.PHONY: run test bench lint install dev-install schemas clean
+.PHONY: run test bench lint install dev-install schemas screenshots vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ run: install
 	$(BIN)/tangram create-admin --if-missing
 	$(BIN)/tangram install crm --skip-installed
 	@if [ "$(DEMO)" != "0" ]; then $(BIN)/tangram demo crm --if-empty; fi
+	@echo ""
+	@echo "  Tangram is starting: open http://$(HOST):$(PORT)/ in your browser"
+	@echo ""
 	$(BIN)/tangram serve --host $(HOST) --port $(PORT)
 
 test: dev-install
@@ -39,11 +42,19 @@ bench: dev-install
 	$(BIN)/python -m tests.benchmarks
 
 lint: dev-install
-	$(BIN)/ruff check engine tests
+	$(BIN)/ruff check engine builder_ui tests
 	$(BIN)/lint-imports
 
 schemas: install
 	$(BIN)/tangram schemas --out docs/schemas
+
+# Screenshots of the main pages for docs/ (both languages, 1280 and 375 px) from a running `make run`.
+screenshots: dev-install
+	BASE=http://$(HOST):$(PORT) $(BIN)/python -m tests.e2e.screenshots
+
+# Refresh the vendored browser files from the npm registry (pins and hashes in builder_ui/static/vendor/vendor.lock.json).
+vendor: install
+	$(BIN)/python -m builder_ui.vendor
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

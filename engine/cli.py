@@ -38,10 +38,11 @@ def serve(
     """Serve the web app and the API."""
     import uvicorn
 
-    from engine.api.app import create_app
-
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+    # The web UI (builder_ui) wraps the engine's API app; a string import keeps the engine free of it.
+    uvicorn.run(
+        "builder_ui.app:create_app", factory=True, host=host or settings.host, port=port or settings.port, log_level="info"
+    )
 
 
 @app.command()

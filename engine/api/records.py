@@ -42,11 +42,11 @@ def _record(body: Any, status: int = 200) -> Response:
 async def _list(c: Ctx, actor: Access, app: str, entity: str, binned: bool, **params: Any) -> Response:
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-        q = parse_list_query(e, **params, **await _filter_context(c, conn, actor, e, params["filter"]))
+        q = parse_list_query(e, **params, **await filter_context(c, conn, actor, e, params["filter"]))
         return json_response(await c.reader.list(conn, actor, e, q, binned=binned))
 
 
-async def _filter_context(c: Ctx, conn: AsyncConnection, actor: Access, e: CompiledEntity, filter: str | None) -> dict[str, Any]:
+async def filter_context(c: Ctx, conn: AsyncConnection, actor: Access, e: CompiledEntity, filter: str | None) -> dict[str, Any]:
     """What a list filter may see: the caller's field mask, the relation targets they may read, and
     their variables (user, team, now, today in the installation's time zone)."""
     return {
@@ -102,7 +102,7 @@ async def export_records(
     """Every record of the list view the caller may export, as CSV (UTF-8 with BOM for Excel) or XLSX."""
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-        seen = await _filter_context(c, conn, actor, e, filter)
+        seen = await filter_context(c, conn, actor, e, filter)
     q = parse_list_query(e, filter=filter, sort=sort, limit=1, cursor=None, fields=fields, expand=None, count=False, **seen)
     export_columns(actor, e, q)  # refuses before the response starts
     headers = {"Content-Disposition": f'attachment; filename="{app}-{entity}.{format}"'}

@@ -20,3 +20,26 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=path, args=FLAGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real server per test module (the CRM with its demo data)."""
+    from tests.e2e.server import crm_server
+
+    with crm_server(tmp_path_factory.mktemp("server")) as base:
+        yield base
+
+
+def sign_in(browser, base_url: str, email: str, locale: str = "zh-CN", width: int = 1280):
+    """A new browser context (own cookies) signed in as a demo user; returns its page."""
+    from tests.e2e.server import PASSWORD
+
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base_url}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return page

@@ -1,0 +1,66 @@
+"""The UI's two languages: Babel catalogs (builder_ui/i18n/<locale>.po, English source strings), the
+language a request is served in, and user-authored labels ({"zh-CN": .., "en": ..}) in the viewer's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+LOCALES = ("zh-CN", "en")
+DEFAULT = "zh-CN"
+CATALOGS = Path(__file__).parent / "i18n"
+
+
+@cache
+def _messages(locale: str) -> dict[str, str]:
+    path = CATALOGS / f"{locale.replace('-', '_')}.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=locale.replace("-", "_"))
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string}
+
+
+def gettext(locale: str) -> Callable[..., str]:
+    """`_("Save")` in that language; keyword arguments fill `{name}` placeholders after translation."""
+    messages = _messages(locale)
+
+    def _(text: str, **values: Any) -> str:
+        out = messages.get(text, text)
+        return out.format(**values) if values else out
+
+    return _
+
+
+def from_accept_language(header: str | None) -> str:
+    """The first of our languages the browser asks for (zh, zh-CN, zh-Hans... -> zh-CN), else the default."""
+    ranked = []
+    for i, part in enumerate((header or "").split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, i, tag.strip().lower()))
+    for _w, _i, tag in sorted(ranked):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT
+
+
+def text_in(value: Any, locale: str, fallback: str = "") -> str:
+    """A user-authored text in the viewer's language, falling back to the other one."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value:
+        for key in (locale, *LOCALES):
+            if isinstance(value.get(key), str):
+                return str(value[key])
+        return str(next(iter(value.values())))
+    return fallback

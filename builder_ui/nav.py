@@ -1,0 +1,58 @@
+"""What the viewer may open: the apps with at least one entity they may read, and per app the navigation
+generated from its definitions (entity labels in the viewer's language, icons)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from builder_ui.i18n import text_in
+from builder_ui.session import Viewer
+from engine.api.context import Context
+from engine.auth.policy import scope
+from engine.schema.model import CompiledEntity
+
+
+@dataclass(frozen=True)
+class NavEntity:
+    key: str
+    label: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class NavApp:
+    key: str
+    label: str
+    description: str
+    entities: tuple[NavEntity, ...]
+
+
+def readable(viewer: Viewer, entities: list[CompiledEntity]) -> list[CompiledEntity]:
+    return [e for e in entities if scope(viewer.access, e, "read").allowed]
+
+
+def _app(viewer: Viewer, app: dict[str, Any], entities: list[CompiledEntity]) -> NavApp:
+    items = tuple(
+        NavEntity(e.key, text_in(e.label, viewer.locale, e.key), e.definition.options.icon or "rectangle-stack")
+        for e in readable(viewer, entities)
+    )
+    return NavApp(
+        app["key"], text_in(app.get("label"), viewer.locale, app["key"]), text_in(app.get("description"), viewer.locale), items
+    )
+
+
+async def apps_for(c: Context, conn: AsyncConnection, viewer: Viewer) -> list[NavApp]:
+    """Every app the viewer has something to read in (a token narrowed to apps would see only those)."""
+    out = []
+    for app in await c.schema.list_apps(conn):
+        nav = _app(viewer, app, await c.store.list(conn, app["key"]))
+        if nav.entities:
+            out.append(nav)
+    return out
+
+
+async def app_for(c: Context, conn: AsyncConnection, viewer: Viewer, key: str) -> NavApp:
+    return _app(viewer, await c.schema.get_app(conn, key), await c.store.list(conn, key))

@@ -1,0 +1,1 @@
+"""One router per end-user area; each is thin: parse, call one engine service, render."""

@@ -1,0 +1,179 @@
+"""Generated pages of every entity: the list (a saved view, search, sort, paging with the total), the record
+page (its form layout in read or edit mode, related lists, history), the new-record form and the recycle
+bin. Reads go through the engine's scoped services; writes go from the browser to the REST API itself."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.responses import Response
+
+from builder_ui.fields import display_of, field_views
+from builder_ui.layout import record_layout
+from builder_ui.nav import app_for
+from builder_ui.render import page
+from builder_ui.session import CurrentViewer, Viewer
+from engine.api.context import Context
+from engine.api.deps import Ctx
+from engine.api.jsonio import json_response
+from engine.api.params import IdPath
+from engine.api.records import filter_context
+from engine.audit import history
+from engine.auth.policy import rights, scope
+from engine.auth.profile import search_users, user_names
+from engine.core.errors import BadRequest
+from engine.records.query import parse_list_query
+from engine.records.related import record_360
+from engine.schema.model import CompiledEntity
+
+router = APIRouter(include_in_schema=False)
+Search = Annotated[str | None, Query(max_length=200)]
+Cursors = Annotated[str | None, Query(max_length=4000, description="the cursors of the pages before this one")]
+
+
+async def _names(conn: AsyncConnection, records: list[dict[str, Any]], keys: list[str]) -> dict[int, str]:
+    ids = {r.get(k) for r in records for k in keys}
+    return await user_names(conn, {i for i in ids if isinstance(i, int)})
+
+
+async def _targets(c: Context, conn: AsyncConnection, e: CompiledEntity) -> dict[str, CompiledEntity]:
+    """The entity behind each relation field, for display names."""
+    out = {}
+    for f in e.relations():
+        app, key = e.relation_target(f)
+        if (target := await c.store.get_or_none(conn, app, key)) is not None:
+            out[f.key] = target
+    return out
+
+
+def _chosen_view(views: list[dict[str, Any]], wanted: int | None) -> dict[str, Any]:
+    return next((v for v in views if wanted is not None and v["id"] == wanted), views[0])
+
+
+@router.get("/apps/{app}/{entity}")
+async def list_page(
+    request: Request, app: str, entity: str, c: Ctx, viewer: CurrentViewer,
+    view: int | None = None, q: Search = None, sort: Annotated[str | None, Query(max_length=500)] = None,
+    pages: Cursors = None,
+) -> Response:  # fmt: skip
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        views = await c.views.list(conn, viewer.access, e)
+        current = _chosen_view(views, view)
+        params = current["list_params"]
+        stack = [p for p in (pages or "").split(",") if p][:200]
+        context = await filter_context(c, conn, viewer.access, e, params["filter"])
+        columns = [k for k in current["columns"] if k not in context["hidden"]]
+        fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
+        expand = [k for k in columns if fvs.get(k) and fvs[k].type == "relation"]
+        query = parse_list_query(
+            e, filter=params["filter"], sort=sort or params["sort"], limit=params["limit"], cursor=stack[-1] if stack else None,
+            fields=None, expand=",".join(expand) or None, count=True, q=q.strip() if q and q.strip() else None, **context,
+        )  # fmt: skip
+        result = await c.reader.list(conn, viewer.access, e, query)
+        names = await _names(conn, result["items"], [k for k in columns if fvs.get(k) and fvs[k].type == "user"])
+        nav = await app_for(c, conn, viewer, app)
+        targets = await _targets(c, conn, e)
+    template = "components/list_table.html" if request.headers.get("hx-request") else "pages/list.html"
+    may = rights(viewer.access, e)
+    return page(
+        request, template, viewer=viewer, nav=nav, current_entity=entity, entity=e, views=views, view=current,
+        columns=[fvs[k] for k in columns if k in fvs], result=result, names=names, targets=targets, q=q or "",
+        sort=sort or params["sort"] or "", pages=stack, may_create=may.create, display_of=display_of,
+        base=f"/apps/{app}/{entity}",
+    )  # fmt: skip
+
+
+async def _record_context(
+    c: Context, conn: AsyncConnection, viewer: Viewer, e: CompiledEntity, rid: int | None
+) -> dict[str, Any]:
+    read = scope(viewer.access, e, "read")
+    write = scope(viewer.access, e, "update" if rid is not None else "create")
+    fvs = field_views(e, read, viewer.locale, viewer._, write if write.allowed else None)
+    layout = await record_layout(c, conn, e, fvs, viewer.locale)
+    return {"entity": e, "fields": fvs, "layout": layout, "targets": await _targets(c, conn, e), "display_of": display_of}
+
+
+@router.get("/apps/{app}/{entity}/new")
+async def new_page(request: Request, app: str, entity: str, c: Ctx, viewer: CurrentViewer) -> Response:
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        if not rights(viewer.access, e).create:
+            raise BadRequest(viewer._("You may not create {entity} records.", entity=e.key))
+        ctx = await _record_context(c, conn, viewer, e, None)
+        record = _prefill(e, request.query_params)
+        nav = await app_for(c, conn, viewer, app)
+    return page(request, "pages/record.html", viewer=viewer, nav=nav, current_entity=entity, record=record, mode="new",
+                names={}, related=[], changes=[], **ctx)  # fmt: skip
+
+
+def _prefill(e: CompiledEntity, params: Any) -> dict[str, Any]:
+    """`?account=3` on the new form of a contact: the link from a related list's "new" button."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in e.fields and e.fields[key].cfg.type == "relation" and value.isdigit():
+            out[key] = int(value)
+    return out
+
+
+@router.get("/apps/{app}/{entity}/trash")
+async def trash_page(request: Request, app: str, entity: str, c: Ctx, viewer: CurrentViewer, pages: Cursors = None) -> Response:
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        stack = [p for p in (pages or "").split(",") if p][:200]
+        context = await filter_context(c, conn, viewer.access, e, None)
+        query = parse_list_query(e, filter=None, sort=None, limit=50, cursor=stack[-1] if stack else None,
+                                 fields=None, expand=None, count=True, q=None, **context)  # fmt: skip
+        result = await c.reader.list(conn, viewer.access, e, query, binned=True)
+        nav = await app_for(c, conn, viewer, app)
+    return page(request, "pages/trash.html", viewer=viewer, nav=nav, current_entity=entity, entity=e, result=result,
+                pages=stack, display_of=display_of, base=f"/apps/{app}/{entity}")  # fmt: skip
+
+
+@router.get("/apps/{app}/{entity}/{rid}")
+async def record_page(
+    request: Request,
+    app: str,
+    entity: str,
+    rid: IdPath,
+    c: Ctx,
+    viewer: CurrentViewer,
+    edit: bool = False,
+    duplicates: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        full = await record_360(conn, c.reader, viewer.access, e, rid, limit=5, timeline=0, tz=viewer.tz.key)
+        record = await c.reader.get(conn, viewer.access, e, rid, expand=[f.key for f in e.relations()])
+        ctx = await _record_context(c, conn, viewer, e, rid)
+        changes = list(reversed(await history.record_history(conn, viewer.access, e, rid)))[:50]
+        user_keys = [k for k, f in ctx["fields"].items() if f.type == "user"]
+        names = await _names(conn, [record, *({"actor_id": h["actor_id"]} for h in changes)], [*user_keys, "actor_id"])
+        nav = await app_for(c, conn, viewer, app)
+        shown = {(r["app"], r["entity"]): (await c.store.get(conn, r["app"], r["entity"])) for r in full["related"]}
+    mode = "edit" if edit and scope(viewer.access, e, "update").allowed else "read"
+    return page(request, "pages/record.html", viewer=viewer, nav=nav, current_entity=entity, record=record, mode=mode,
+                names=names, related=full["related"], changes=changes, may_delete=scope(viewer.access, e, "delete").allowed,
+                may_edit=scope(viewer.access, e, "update").allowed, related_entities=shown,
+                duplicates=_duplicate_links(duplicates), **ctx)  # fmt: skip
+
+
+def _duplicate_links(header: str | None) -> list[tuple[str, str]]:
+    """`crm.lead/12, crm.lead/15` (the Tangram-Duplicates header a save answered) as record links."""
+    links = []
+    for item in (header or "").split(",")[:10]:
+        ref, _, rid = item.strip().partition("/")
+        app, _, entity = ref.partition(".")
+        if app.isidentifier() and entity.isidentifier() and rid.isdigit():
+            links.append((f"/apps/{app}/{entity}/{rid}", f"{entity} #{rid}"))
+    return links
+
+
+@router.get("/ui/users")
+async def user_picker(c: Ctx, viewer: CurrentViewer, q: Search = None) -> Response:
+    """Colleagues for a user field's type-ahead: name or email containing the text."""
+    async with c.db.read() as conn:
+        users = await search_users(conn, q or "", limit=10)
+    return json_response({"items": [{"id": u.id, "label": u.label} for u in users]})

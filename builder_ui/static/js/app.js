@@ -1,0 +1,18 @@
+// Page boot: one module per controller, loaded only where its element is on the page.
+const controllers = [
+  ["#tg-record", () => import("./record-form.js")],
+  ["[data-restore]", () => import("./trash.js")],
+];
+
+function start(root) {
+  for (const [selector, load] of controllers) {
+    root.querySelectorAll(selector).forEach((el) => {
+      if (el.dataset.started) return;
+      el.dataset.started = "1";
+      load().then((m) => m.start(el));
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => start(document));
+document.addEventListener("htmx:afterSettle", (e) => start(e.target));

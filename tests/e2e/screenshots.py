@@ -1,0 +1,59 @@
+"""Screenshots of the main pages for docs/ (`make screenshots`), in both languages at 1280 px and 375 px,
+driving the same Chromium as the browser tests against a running server (BASE, default :8000)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.browser import FLAGS, chromium_path
+
+BASE = os.environ.get("BASE", "http://127.0.0.1:8000")
+OUT = Path(os.environ.get("OUT", Path(__file__).resolve().parents[2] / "docs" / "user-guide" / "img"))
+USER = os.environ.get("SHOT_USER", "demo.rep1@example.com")
+PASSWORD = os.environ.get("SHOT_PASSWORD", "tangram-demo-2024")
+PAGES = {  # name: path (first record ids of the demo data)
+    "login": "/login",
+    "launcher": "/",
+    "lead-list": "/apps/crm/lead",
+    "lead-new": "/apps/crm/lead/new",
+    "account-record": "/apps/crm/account/{account}",
+    "opportunity-edit": "/apps/crm/opportunity/{opportunity}?edit=1",
+}
+WIDTHS = {"desktop": 1280, "phone": 375}
+
+
+def first_id(page, entity: str) -> int:
+    return page.request.get(f"{BASE}/api/v1/apps/crm/{entity}?limit=1").json()["items"][0]["id"]
+
+
+def main(only: list[str]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=FLAGS)
+        for locale in ("zh-CN", "en"):
+            for device, width in WIDTHS.items():
+                ctx = browser.new_context(locale=locale, viewport={"width": width, "height": 900}, device_scale_factor=1)
+                page = ctx.new_page()
+                page.goto(f"{BASE}/login")
+                page.screenshot(path=str(OUT / f"login-{locale}-{device}.png")) if not only or "login" in only else None
+                page.fill("#email", USER)
+                page.fill("#password", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{BASE}/")
+                ids = {"account": first_id(page, "account"), "opportunity": first_id(page, "opportunity")}
+                for name, path in PAGES.items():
+                    if name == "login" or (only and name not in only):
+                        continue
+                    page.goto(BASE + path.format(**ids))
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(OUT / f"{name}-{locale}-{device}.png"), full_page=device == "phone")
+                ctx.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

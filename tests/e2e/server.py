@@ -1,0 +1,70 @@
+"""A real Tangram server for browser tests: its own SQLite database with the CRM and its demo data,
+served by uvicorn in a subprocess on a free loopback port (one per test module)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+PASSWORD = "tangram-demo-2024"  # the demo users' password (engine/apps/demo.py)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tangram(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "engine", *args], env=env, check=True, capture_output=True)
+
+
+@contextmanager
+def crm_server(workdir: Path) -> Iterator[str]:
+    """The base URL of a server with the CRM and its demo organisation installed."""
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'tangram.db'}",
+        "VAR_DIR": str(workdir / "var"),
+        "TANGRAM_SECRET_KEY": "e2e-secret",
+        "TANGRAM_ADMIN_PASSWORD": "admin-password-1",
+    }
+    for args in (("migrate",), ("create-admin", "--if-missing"), ("install", "crm"), ("demo", "crm")):
+        _tangram(env, *args)
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "builder_ui.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the test server did not start") from None
+                time.sleep(0.1)  # polling a starting process, not waiting for an outcome
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
