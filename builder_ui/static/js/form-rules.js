@@ -10,7 +10,8 @@ export async function applyRules(form, record, { userId, timeZone }) {
   if (!form.querySelector("[data-rules], [data-visible-when]")) return;
   evaluate = evaluate || (await import("./condition.js")).evaluate;
   const now = new Date();
-  const env = { user: { id: userId }, now: now.toISOString(), timeZone };
+  const kinds = Object.fromEntries([...form.querySelectorAll("[data-field]")].map((w) => [w.dataset.field, w.dataset.type]));
+  const env = { user: { id: userId }, now: now.toISOString(), timeZone, kinds };
   form.querySelectorAll("[data-visible-when]").forEach((section) => {
     const show = holds(JSON.parse(section.dataset.visibleWhen), record, env);
     section.hidden = !show;
