@@ -11,6 +11,11 @@ from engine.schema.definition import label_text
 from engine.schema.model import BoundField, CompiledEntity
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
+Section = tuple[str, str, str]  # a lines section: payload key, child entity key, the child's link field
+LINE_ID: dict[str, Any] = {
+    "id": {"type": "integer", "minimum": 1, "description": "An existing line to update; absent for a new line"},
+    "version": {"type": "integer", "minimum": 1, "description": "The line's version, checked when sent"},
+}
 SYSTEM_PROPS: dict[str, Any] = {
     "id": {"type": "integer", "readOnly": True},
     "version": {"type": "integer", "readOnly": True, "description": "Send it back on update to refuse lost updates"},
@@ -23,8 +28,9 @@ SYSTEM_PROPS: dict[str, Any] = {
 }
 
 
-def _name(entity: CompiledEntity) -> str:
-    return "".join(p.capitalize() for p in entity.key.split("_"))
+def _name(entity: CompiledEntity | str) -> str:
+    key = entity if isinstance(entity, str) else entity.key
+    return "".join(p.capitalize() for p in key.split("_"))
 
 
 def _value(f: BoundField) -> dict[str, Any]:
@@ -213,15 +219,42 @@ PROBLEM_SCHEMA = {
 }
 
 
-def app_openapi(app: dict[str, Any], entities: list[tuple[CompiledEntity, frozenset[str], frozenset[str]]]) -> dict[str, Any]:
+LINES_PARAM = _query("lines", {"type": "boolean"}, "Also return the line items of the record form's lines sections")
+
+
+def _lines(schemas: dict[str, Any], paths: dict[str, Any], app: str, e: CompiledEntity, sections: list[Section]) -> None:
+    """Each lines section (payload key, child entity key, link field) of `e` whose child the caller may
+    read: an array of line items in its create and update bodies, and in the record (with ?lines=true)."""
+    name = _name(e)
+    for key, child_key, link in sections:
+        child = _name(child_key)
+        if f"{child}Update" not in schemas:
+            continue
+        writable = {k: v for k, v in schemas[f"{child}Update"]["properties"].items() if k != link}
+        line = {"type": "object", "additionalProperties": False, "properties": writable | LINE_ID}
+        schemas[f"{child}Line"] = line
+        items = {"type": "array", "maxItems": 1000, "items": {"$ref": f"#/components/schemas/{child}Line"}}
+        schemas[f"{name}Create"]["properties"][key] = items
+        schemas[f"{name}Update"]["properties"][key] = items
+        schemas[name]["properties"][key] = {"type": "array", "items": {"$ref": f"#/components/schemas/{child}"}}
+        paths[f"/api/v1/apps/{app}/{e.key}/{{id}}"]["get"]["parameters"] = [LINES_PARAM]
+
+
+def app_openapi(
+    app: dict[str, Any], entities: list[tuple[CompiledEntity, frozenset[str], frozenset[str]]],
+    lines: dict[str, list[Section]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The document for one caller: the entities they may read, without the fields hidden from them,
-    and with the fields read-only for them left out of what they may send."""
+    and with the fields read-only for them left out of what they may send; `lines`: entity key -> its
+    record form's lines sections."""
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, Any] = {}
     for e, hidden, locked in entities:
         schemas |= _schemas(e, hidden, locked)
         paths |= _paths(app["key"], e)
-    seen = ",".join(f"{e.key}:{e.version}:{sorted(h)}:{sorted(r)}" for e, h, r in entities)
+    for e, _, _ in entities:
+        _lines(schemas, paths, app["key"], e, (lines or {}).get(e.key, []))
+    seen = ",".join(f"{e.key}:{e.version}:{sorted(h)}:{sorted(r)}" for e, h, r in entities) + repr(sorted((lines or {}).items()))
     stamp = hashlib.sha1(seen.encode()).hexdigest()[:8]  # noqa: S324 - a version tag, not a secret
     return {
         "openapi": "3.1.0",

@@ -233,3 +233,16 @@ async def test_the_outbox_has_one_event_per_line_change(client, ctx):
     async with ctx.db.read() as conn:
         query = select(events.c.kind, func.count()).where(events.c.entity == "quote_line").group_by(events.c.kind)
         assert dict((await conn.execute(query)).all()) == {"created": 3, "updated": 1, "deleted": 2}
+
+
+async def test_the_app_openapi_document_describes_the_lines(client):
+    await shop(client)
+    doc = (await client.get("/api/v1/apps/shop/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    ref = {"type": "array", "maxItems": 1000, "items": {"$ref": "#/components/schemas/QuoteLineLine"}}
+    assert schemas["QuoteCreate"]["properties"]["lines"] == ref == schemas["QuoteUpdate"]["properties"]["lines"]
+    line = schemas["QuoteLineLine"]
+    assert line["additionalProperties"] is False and "quote" not in line["properties"] and "amount" not in line["properties"]
+    assert {"id", "version", "product", "quantity"} <= set(line["properties"])
+    assert [p["name"] for p in doc["paths"]["/api/v1/apps/shop/quote/{id}"]["get"]["parameters"]] == ["lines"]
+    assert "lines" not in schemas["QuoteLineCreate"]["properties"]
