@@ -246,3 +246,15 @@ async def test_the_app_openapi_document_describes_the_lines(client):
     assert {"id", "version", "product", "quantity"} <= set(line["properties"])
     assert [p["name"] for p in doc["paths"]["/api/v1/apps/shop/quote/{id}"]["get"]["parameters"]] == ["lines"]
     assert "lines" not in schemas["QuoteLineCreate"]["properties"]
+
+
+async def test_an_update_refused_after_its_lines_were_written_rolls_them_back(client, ctx):
+    await shop(client)
+    quote = await new_quote(client)
+    pen = quote["lines"][0]
+    body = {"discount": 500, "bogus": 1, "lines": [{"id": pen["id"], "quantity": 9}, {"product": "new"}]}
+    r = await client.patch(f"{QUOTES}/{quote['id']}", json=body)
+    assert errors(r) == [("/bogus", "unknown_field"), ("/discount", "max")]
+    assert await stored(client, quote["id"]) == quote
+    assert (await client.get(f"{LINES}/trash")).json()["items"] == []
+    assert await quote_events(ctx, quote["id"]) == ["created", "updated"]
