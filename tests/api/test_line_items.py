@@ -258,3 +258,17 @@ async def test_an_update_refused_after_its_lines_were_written_rolls_them_back(cl
     assert await stored(client, quote["id"]) == quote
     assert (await client.get(f"{LINES}/trash")).json()["items"] == []
     assert await quote_events(ctx, quote["id"]) == ["created", "updated"]
+
+
+async def test_a_lines_section_named_like_a_field_leaves_the_field_alone(client):
+    await shop(client)
+    clash = FORM | {"sections": [*FORM["sections"], FORM["sections"][1] | {"key": "discount"}]}
+    r = await client.put("/api/v1/meta/apps/shop/forms/quote", json=clash)
+    assert r.status_code == 200, r.text  # the form check allows it; saving and reading ignore the section
+    quote = await new_quote(client, discount=5)
+    assert (quote["discount"], len(quote["lines"])) == (5, 3)
+    r = await client.patch(f"{QUOTES}/{quote['id']}", json={"discount": 7, "lines": quote["lines"][:1]})
+    assert r.status_code == 422  # a line read back whole carries read-only keys: send only what changes
+    r = await client.patch(f"{QUOTES}/{quote['id']}", json={"discount": 7, "lines": [{"id": quote["lines"][0]["id"]}]})
+    assert (r.json()["discount"], len(r.json()["lines"])) == (7, 1)
+    assert (await stored(client, quote["id"]))["discount"] == 7
