@@ -25,9 +25,11 @@ from engine.core.actor import Actor
 from engine.core.clock import Clock
 from engine.core.errors import ErrorCollector, pointer
 from engine.expr.condition import parse_condition
+from engine.expr.fields import SYSTEM_FIELDS
 from engine.expr.to_python import Predicate, compile_python
 from engine.formula.env import Env
 from engine.records.events import PendingChange
+from engine.schema.field_types.formula import value_type
 from engine.schema.model import CompiledEntity
 
 PEOPLE = frozenset({"api", "ui"})  # the sources whose writes a form's rules judge
@@ -68,6 +70,12 @@ def _predicate(doc: Any, entity: CompiledEntity) -> Predicate | None:
     errors = ErrorCollector()
     node = parse_condition(doc, entity, errors)
     return None if node is None or errors else compile_python(node)
+
+
+def field_kinds(entity: CompiledEntity) -> dict[str, str]:
+    """Field key -> kind ("text", "datetime", "json"...) for the browser evaluator's `env.kinds`."""
+    fields = {**SYSTEM_FIELDS, **entity.fields}
+    return {key: value_type(f.cfg) for key, f in fields.items()}
 
 
 def is_empty(value: Any) -> bool:
