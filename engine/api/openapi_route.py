@@ -16,5 +16,5 @@ async def openapi_document(app: str, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.read() as conn:
         info = await c.schema.get_app(conn, app)
         readable = [(e, s.hidden, s.read_only) for e in await c.store.list(conn, app) if (s := scope(actor, e, "read")).allowed]
-        lines = {e.key: [(s.key, s.entity, s.link) for s in await c.lines.sections_of(conn, app, e.key)] for e, _, _ in readable}
+        lines = {e.key: [(s.key, s.entity, s.link) for s in await c.lines.sections(conn, e)] for e, _, _ in readable}
         return json_response(app_openapi(info, readable, lines))

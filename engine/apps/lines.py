@@ -81,12 +81,12 @@ class LineItems:
         """Add the lines of every lines section of the entity's record form to `record`, under the
         section's key: the lines the caller may read, in id order (at most MAX_LINES). A section whose
         child entity the caller may not read is left out."""
-        for section in await self._sections(conn, entity):
+        for section in await self.sections(conn, entity):
             lines = await self._lines(conn, actor, entity, record["id"], section)
             if lines is not None:
                 record[section.key] = lines
 
-    async def _sections(self, conn: AsyncConnection, entity: CompiledEntity) -> list[Lines]:
+    async def sections(self, conn: AsyncConnection, entity: CompiledEntity) -> list[Lines]:
         """The entity's lines sections, but for one whose key names a field of the record (the field wins)."""
         sections = await self.sections_of(conn, entity.app, entity.key)
         return [s for s in sections if s.key not in entity.fields and s.key not in RECORD_KEYS]
@@ -97,7 +97,7 @@ class LineItems:
         payload of fields only costs no look-up of the form."""
         if not isinstance(data, dict) or all(k in entity.fields or k in RECORD_KEYS for k in data):
             return data, []
-        sent = [(s, data[s.key]) for s in await self._sections(conn, entity) if s.key in data]
+        sent = [(s, data[s.key]) for s in await self.sections(conn, entity) if s.key in data]
         keys = {s.key for s, _ in sent}
         return {k: v for k, v in data.items() if k not in keys}, sent
 
