@@ -78,20 +78,26 @@ class Sharing:
         await self.journal.note(conn, "share.deleted", access, record=ref, changes=changes, detail={"share_id": share_id})
 
 
+async def may_share(conn: AsyncConnection, access: Access, entity: CompiledEntity, rid: int) -> bool:
+    """Whether the caller may share this live record: sharing needs the right to update it. Pages ask
+    this to offer a Share button; the API's own check below is the same function."""
+    return await _found(conn, access, entity, rid, "read") and await _found(conn, access, entity, rid, "update")
+
+
 async def _reach(conn: AsyncConnection, access: Access, entity: CompiledEntity, rid: int, action: str) -> None:
     """A live record the caller may read (else 404: existence does not leak) and, for "update", may
     also update (else 403)."""
-    t = entity.table
-
-    async def found(checked: str) -> bool:
-        query = select(t.c.id).where(t.c.id == rid, t.c.deleted_at.is_(None))
-        where = scope(access, entity, checked).where(t)
-        return (await conn.execute(query if where is None else query.where(where))).first() is not None
-
-    if not await found("read"):
+    if not await _found(conn, access, entity, rid, "read"):
         raise NotFound(f"{entity.key} record {rid} not found")
-    if action == "update" and not await found("update"):
+    if action == "update" and not await may_share(conn, access, entity, rid):
         raise Forbidden(f"you may not share this {entity.key} record: sharing needs the right to update it")
+
+
+async def _found(conn: AsyncConnection, access: Access, entity: CompiledEntity, rid: int, action: str) -> bool:
+    t = entity.table
+    query = select(t.c.id).where(t.c.id == rid, t.c.deleted_at.is_(None))
+    where = scope(access, entity, action).where(t)
+    return (await conn.execute(query if where is None else query.where(where))).first() is not None
 
 
 async def _check_holder(conn: AsyncConnection, body: ShareIn) -> None:

@@ -1,5 +1,6 @@
 """Sharing one record with a user or a team (SCENARIOS X2): who then sees it, who may share it."""
 
+from engine.auth.shares import may_share
 from tests.factories import make_app
 from tests.people import audit_rows, make_user
 
@@ -106,3 +107,24 @@ async def test_shares_are_audited_under_the_record(client, ctx, admin):
         {"can_edit": [False, True]},
         {"user_id": [uid, None], "can_edit": [True, None]},
     ]
+
+
+async def test_may_share_answers_what_the_api_does(client, ctx):
+    """The web page offers Share through `may_share`, the same function the API's refusal comes from."""
+    lead = await admins_lead(client)
+    rid = int(lead.rsplit("/", 1)[1])
+    reader, reader_headers = await make_user(ctx, "reader@example.com", "member")
+    editor, editor_headers = await make_user(ctx, "editor@example.com", "member")
+    stranger, stranger_headers = await make_user(ctx, "stranger@example.com", "member")
+    await client.post(f"{lead}/shares", json={"user_id": reader})
+    await client.post(f"{lead}/shares", json={"user_id": editor, "can_edit": True})
+    async with ctx.db.read() as conn:
+        entity = await ctx.store.get(conn, "crm", "lead")
+        answers = {}
+        for uid in (reader, editor, stranger):
+            access = await ctx.auth.actor_for_user(conn, uid)
+            answers[uid] = await may_share(conn, access, entity, rid)
+    assert answers == {reader: False, editor: True, stranger: False}
+    for uid, headers in ((reader, reader_headers), (editor, editor_headers), (stranger, stranger_headers)):
+        r = await client.post(f"{lead}/shares", json={"user_id": uid}, headers=headers)
+        assert (r.status_code in (200, 201)) == answers[uid]
