@@ -10,7 +10,9 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-LOCALES = ("zh-CN", "en")
+from engine.core.locales import LOCALES
+from engine.core.locales import from_accept_language as accept_language
+
 DEFAULT = "zh-CN"
 CATALOGS = Path(__file__).parent / "i18n"
 
@@ -37,21 +39,8 @@ def gettext(locale: str) -> Callable[..., str]:
 
 
 def from_accept_language(header: str | None) -> str:
-    """The first of our languages the browser asks for (zh, zh-CN, zh-Hans... -> zh-CN), else the default."""
-    ranked = []
-    for i, part in enumerate((header or "").split(",")):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        ranked.append((-weight, i, tag.strip().lower()))
-    for _w, _i, tag in sorted(ranked):
-        if tag.startswith("zh"):
-            return "zh-CN"
-        if tag.startswith("en"):
-            return "en"
-    return DEFAULT
+    """The first of our languages the browser asks for, else the UI's default (Chinese)."""
+    return accept_language(header, DEFAULT)
 
 
 def text_in(value: Any, locale: str, fallback: str = "") -> str:

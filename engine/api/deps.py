@@ -3,6 +3,7 @@ definition router makes before a change."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -10,9 +11,17 @@ from fastapi import Depends, Request
 from engine.api.context import Context, ctx
 from engine.auth.policy import Access, may_manage
 from engine.core.errors import Forbidden, Unauthorized
+from engine.core.locales import from_accept_language
 
 
 async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -> Access:
+    """The caller, speaking the language its Accept-Language header asks for (English by default)."""
+    actor = await _caller(request, c)
+    locale = from_accept_language(request.headers.get("accept-language"))
+    return actor if locale == actor.locale else replace(actor, locale=locale)
+
+
+async def _caller(request: Request, c: Context) -> Access:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.apps.forms import FormService, lines_sections
 from engine.apps.lines_input import MAX_LINES, Item, Lines, parse_items
 from engine.auth.policy import Access, scope
-from engine.core.errors import Conflict, ErrorCollector, NotFound, ValidationFailed, pointer
+from engine.core.errors import ErrorCollector, NotFound, ValidationFailed, pointer
 from engine.records.computed import ComputedFields
 from engine.records.reads import RecordReader, scoped
 from engine.records.serialize import SYSTEM_OUT, record_json
-from engine.records.service import RecordService
+from engine.records.service import RecordService, changed_elsewhere
 from engine.records.validation import validate_input
 from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore
@@ -46,7 +46,7 @@ class LineItems:
             record = await _collect(errors, self.records.create(conn, entity, own, actor))
             for section, raw in sent:
                 await self._save(conn, entity, record["id"] if record else None, section, raw, actor, errors)
-        errors.raise_if_any("The record has errors")
+        errors.raise_if_any("The record has errors", lone=True)
         assert record is not None
         await self.computed.recompute(conn, pending)  # the new record's totals, as a line change would
         return await self._answer(conn, actor, entity, record, [s for s, _ in sent])
@@ -61,10 +61,7 @@ class LineItems:
             return await self.records.update(conn, entity, rid, own, actor, expected)
         current = await self.reader.get(conn, actor, entity, rid, ["version"])
         if expected is not None and expected != current["version"]:
-            raise Conflict(
-                f"{entity.key} record {rid} was changed by someone else (version {current['version']}, you sent {expected})",
-                current_version=current["version"], id=rid,
-            )  # fmt: skip
+            raise changed_elsewhere(actor, rid, current["version"])
         errors = ErrorCollector()
         with self.computed.deferring() as pending:
             changed = False
@@ -72,7 +69,7 @@ class LineItems:
                 changed |= await self._save(conn, entity, rid, section, raw, actor, errors)
             pending.discard(entity, rid)  # saved below, which recomputes its totals on the final lines
             record = await _collect(errors, self.records.update(conn, entity, rid, own, actor, expected, touch=changed))
-        errors.raise_if_any("The record has errors")
+        errors.raise_if_any("The record has errors", lone=True)
         assert record is not None
         await self.computed.recompute(conn, pending)
         return await self._answer(conn, actor, entity, record, [s for s, _ in sent])

@@ -14,6 +14,8 @@ class Actor:
     # Ids of the rules whose actions led to this write, outermost first: how cascades are bounded
     # and cycles recognised (engine/rules).
     cause: tuple[int, ...] = ()
+    # The caller's language (zh-CN or en, from Accept-Language): refusals meant for a person use it.
+    locale: str = "en"
 
 
 SYSTEM = Actor(user_id=None, is_admin=True, source="system")

@@ -96,9 +96,10 @@ class ErrorCollector:
     def extend(self, errors: list[ErrorDetail], prefix: str = "") -> None:
         self.errors.extend(ErrorDetail(prefix + e.path, e.code, e.message) for e in errors)
 
-    def raise_if_any(self, detail: str = "The input has errors") -> None:
+    def raise_if_any(self, detail: str = "The input has errors", *, lone: bool = False) -> None:
+        """`lone`: when there is exactly one error, its message is the detail (what a person is shown)."""
         if self.errors:
-            raise ValidationFailed(detail, errors=self.errors)
+            raise ValidationFailed(self.errors[0].message if lone and len(self.errors) == 1 else detail, errors=self.errors)
 
     def __bool__(self) -> bool:
         return bool(self.errors)

@@ -21,6 +21,7 @@ from engine.process.compile import CompiledProcess
 from engine.process.runtime import ENGINE_ACTOR, ProcessEngine
 from engine.process.tables import instances, tasks
 from engine.records.events import PendingChange, RecordEvent
+from engine.schema.definition import label_text
 from engine.schema.model import CompiledEntity
 
 
@@ -176,11 +177,22 @@ class Background:
             before = change.before or {}
             for key, value in change.values.items():
                 if before.get(key) != value and ("*" in locked or key in locked):
-                    message = f"{key!r} is locked while a process runs on this record; withdraw it to edit"
-                    change.errors.add(change.path + pointer(key), "locked", message)
+                    change.errors.add(change.path + pointer(key), "locked", _locked(entity, key, actor.locale))
 
     async def _processes(self, conn: AsyncConnection, entity: CompiledEntity) -> list[Any]:
         return await self.engine.entity_processes(conn, entity.app, entity.key)
+
+
+LOCKED = {
+    "en": "{field} is locked while a process runs on this record; finish or withdraw the process to change it",
+    "zh-CN": "流程进行中，“{field}”已锁定；完成或撤回流程后才能修改",  # noqa: RUF001 (Chinese punctuation)
+}
+
+
+def _locked(entity: CompiledEntity, key: str, locale: str) -> str:
+    """The refusal a person reads: the field by its label, in their language."""
+    f = entity.fields.get(key)
+    return label_text(LOCKED, locale).format(field=(label_text(f.cfg.label, locale) if f else "") or key)
 
 
 def _automatic(definition: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.policy import Access, Scope, scope
-from engine.core.actor import SYSTEM
+from engine.core.actor import SYSTEM, Actor
 from engine.core.clock import Clock
 from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, Forbidden, NotFound, ValidationFailed
 from engine.records import sequences
@@ -24,6 +24,7 @@ from engine.records.integrity import check_references, check_unique
 from engine.records.reads import scoped
 from engine.records.serialize import record_json
 from engine.records.validation import validate_input
+from engine.schema.definition import label_text
 from engine.schema.model import CompiledEntity
 from engine.schema.store import EntityStore, referrers
 
@@ -68,7 +69,7 @@ class RecordService:
             await self._before_save(conn, entity, actor, pending)
         await check_references(conn, self.store, actor, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [None] * len(batch), errors, paths)
-        errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
+        _refuse(errors, len(items))
         now = self.clock.now()
         stamps = {
             "version": 1,
@@ -131,10 +132,7 @@ class RecordService:
                     raise refusal
                 errors.add(path + "/id", "forbidden" if isinstance(refusal, Forbidden) else "not_found", refusal.detail)
             elif expected is not None and expected != row.version:
-                raise Conflict(
-                    f"{entity.key} record {rid} was changed by someone else (version {row.version}, you sent {expected})",
-                    current_version=row.version, id=rid,
-                )  # fmt: skip
+                raise changed_elsewhere(actor, rid, row.version)
             batch.append(validate_input(entity, data, actor, errors, partial=True, path=path, scope=s))
         if not errors:
             pending = [
@@ -144,7 +142,7 @@ class RecordService:
             await self._before_save(conn, entity, actor, pending)
         await check_references(conn, self.store, actor, entity, batch, errors, paths)
         await check_unique(conn, entity, batch, [rid for rid, _, _ in items], errors, paths)
-        errors.raise_if_any("The record has errors" if len(items) == 1 else "Some items have errors; nothing was saved")
+        _refuse(errors, len(items))
         return [
             _masked(await self._write(conn, entity, current[rid], values, actor, touch), s)
             for (rid, _, _), values in zip(items, batch, strict=True)
@@ -174,7 +172,7 @@ class RecordService:
         )
         new = (await conn.execute(stmt)).first()
         if new is None:
-            raise Conflict(f"{entity.key} record {row.id} was changed by someone else; reload it", id=row.id)
+            raise changed_elsewhere(actor, row.id)
         return record_json(entity, new)
 
     # -- delete, restore, purge ------------------------------------------------------------------
@@ -187,7 +185,7 @@ class RecordService:
         if row is None:
             raise await self._refusal(conn, actor, entity, rid, "delete")
         if expected_version is not None and expected_version != row.version:
-            raise Conflict(f"{entity.key} record {rid} was changed by someone else", current_version=row.version, id=rid)
+            raise changed_elsewhere(actor, rid, row.version)
         await self._bin(conn, entity, row, actor, depth=0)
 
     async def _bin(self, conn: AsyncConnection, entity: CompiledEntity, row: Any, actor: Access, depth: int) -> None:
@@ -339,6 +337,23 @@ async def _insert(conn: AsyncConnection, entity: CompiledEntity, rows: list[dict
         # writer and AUTOINCREMENT, ids rise in input order, so sorting them restores it.
         return sorted((await conn.execute(insert(table).returning(table.c.id), rows)).scalars())
     return list((await conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)).scalars())
+
+
+CHANGED_ELSEWHERE = {
+    "en": "This record was changed by someone else; reload it to see their changes, then try again",
+    "zh-CN": "该记录已被他人修改，请刷新查看最新内容后重试",  # noqa: RUF001 (Chinese punctuation)
+}
+
+
+def changed_elsewhere(actor: Actor, rid: int, current_version: int | None = None) -> Conflict:
+    """The 409 of a stale write, in words for the person who made it (no keys, no version numbers)."""
+    extra = {"current_version": current_version} if current_version is not None else {}
+    return Conflict(label_text(CHANGED_ELSEWHERE, actor.locale), id=rid, **extra)
+
+
+def _refuse(errors: ErrorCollector, count: int) -> None:
+    """A single record's lone error is the detail a person reads; a batch keeps the summary."""
+    errors.raise_if_any("The record has errors" if count == 1 else "Some items have errors; nothing was saved", lone=count == 1)
 
 
 def _masked(record: dict[str, Any], s: Scope) -> dict[str, Any]:

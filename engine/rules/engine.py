@@ -478,7 +478,9 @@ def _stop_reason(conn: AsyncConnection, rule: CompiledRule, cause: tuple[int, ..
 
 
 def _rule_actor(actor: Actor, rule: CompiledRule) -> Access:
-    return Access(user_id=None, is_admin=True, source="rule", unrestricted=True, cause=(*actor.cause, rule.id))
+    """System rights, the chain of rules that led here, and the caller's language for its refusals."""
+    cause = (*actor.cause, rule.id)
+    return Access(user_id=None, is_admin=True, source="rule", unrestricted=True, cause=cause, locale=actor.locale)
 
 
 async def _load_many(conn: AsyncConnection, entity: CompiledEntity, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -5,7 +5,13 @@ export function csrfToken() {
 }
 
 export async function api(method, url, body, headers = {}) {
-  const init = { method, headers: { Accept: "application/json", "X-CSRF-Token": csrfToken(), ...headers }, credentials: "same-origin" };
+  // Accept-Language: the engine words refusals (locks, rules, conflicts) in the viewer's language.
+  const language = document.documentElement.lang || "en";
+  const init = {
+    method,
+    headers: { Accept: "application/json", "Accept-Language": language, "X-CSRF-Token": csrfToken(), ...headers },
+    credentials: "same-origin",
+  };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -60,7 +60,7 @@ class Reject(Action):
     async def run(self, prepared: RejectConfig, run: Run) -> dict[str, Any]:
         assert run.change is not None
         where = run.change.path + (pointer(prepared.field) if prepared.field else "")
-        message = label_text(prepared.message, "en")
+        message = label_text(prepared.message, run.actor.locale)  # the caller's language, when the rule has it
         run.change.errors.add(where, "rule", message)
         return {"rejected": message}
 
