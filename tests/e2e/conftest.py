@@ -31,11 +31,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def sign_in(browser, base_url: str, email: str, locale: str = "zh-CN", width: int = 1280):
-    """A new browser context (own cookies) signed in as a demo user; returns its page."""
+def sign_in(browser, base_url: str, email: str, locale: str = "zh-CN", width: int = 1280, **options: object):
+    """A new browser context (own cookies; `options` for new_context) signed in as a demo user; returns its page."""
     from tests.e2e.server import PASSWORD
 
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900}, **options)
     page = context.new_page()
     page.goto(f"{base_url}/login")
     page.fill("#email", email)
