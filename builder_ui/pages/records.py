@@ -23,6 +23,7 @@ from engine.api.records import filter_context
 from engine.audit import history
 from engine.auth.policy import rights, scope
 from engine.auth.profile import search_users, user_names
+from engine.auth.shares import may_share
 from engine.core.errors import BadRequest
 from engine.records.query import parse_list_query
 from engine.records.related import record_360
@@ -153,11 +154,12 @@ async def record_page(
         names = await _names(conn, [record, *({"actor_id": h["actor_id"]} for h in changes)], [*user_keys, "actor_id"])
         nav = await app_for(c, conn, viewer, app)
         shown = {(r["app"], r["entity"]): (await c.store.get(conn, r["app"], r["entity"])) for r in full["related"]}
+        sharing = await may_share(conn, viewer.access, e, rid)  # the shares API's own check
     mode = "edit" if edit and scope(viewer.access, e, "update").allowed else "read"
     return page(request, "pages/record.html", viewer=viewer, nav=nav, current_entity=entity, record=record, mode=mode,
                 names=names, related=full["related"], changes=changes, may_delete=scope(viewer.access, e, "delete").allowed,
                 may_edit=scope(viewer.access, e, "update").allowed, related_entities=shown,
-                duplicates=_duplicate_links(duplicates), **ctx)  # fmt: skip
+                duplicates=_duplicate_links(duplicates), may_share_record=sharing, **ctx)  # fmt: skip
 
 
 def _duplicate_links(header: str | None) -> list[tuple[str, str]]:

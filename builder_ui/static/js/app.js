@@ -2,6 +2,8 @@
 const controllers = [
   ["#tg-record", () => import("./record-form.js")],
   ["[data-restore]", () => import("./trash.js")],
+  ["[data-share-open]", () => import("./share.js")],
+  ["#tg-merge", () => import("./merge.js")],
 ];
 
 function start(root) {
