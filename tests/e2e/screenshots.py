@@ -22,6 +22,7 @@ PAGES = {  # name: path (first record ids of the demo data)
     "lead-new": "/apps/crm/lead/new",
     "account-record": "/apps/crm/account/{account}",
     "opportunity-edit": "/apps/crm/opportunity/{opportunity}?edit=1",
+    "opportunity-board": "/apps/crm/opportunity/board",
 }
 WIDTHS = {"desktop": 1280, "phone": 375}
 

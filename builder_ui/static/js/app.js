@@ -4,6 +4,7 @@ const controllers = [
   ["[data-restore]", () => import("./trash.js")],
   ["[data-share-open]", () => import("./share.js")],
   ["#tg-merge", () => import("./merge.js")],
+  ["#tg-board", () => import("./board.js")],
 ];
 
 function start(root) {
