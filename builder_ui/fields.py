@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builder_ui.i18n import text_in
-from engine.auth.policy import Scope
+from engine.auth.policy import Access, Scope, rights, scope
+from engine.expr.operators import ANNIVERSARY, CHANGES, OPS_BY_TYPE
 from engine.schema.model import CompiledEntity
 
 NUMERIC = frozenset({"integer", "decimal", "currency", "percent", "auto_number"})
@@ -82,3 +83,51 @@ def display_of(record: Any, entity: CompiledEntity | None) -> str:
     key = entity.definition.display_field if entity else None
     value = record.get(key) if key else None
     return str(value) if value not in (None, "") else f"#{record.get('id')}"
+
+
+def filter_fields(fvs: dict[str, FieldView], _: Any) -> list[dict[str, Any]]:
+    """What the filter builder offers: each readable field with the operators the condition language
+    allows for its type (engine/expr/operators.py, the one vocabulary), options for choice fields."""
+    out = []
+    for f in fvs.values():
+        ops = OPS_BY_TYPE.get(f.type, frozenset()) - CHANGES - {ANNIVERSARY}
+        if ops and f.type != "formula":
+            options = [{"key": o.key, "label": o.label} for o in f.options]
+            ordered = sorted(ops, key=OPERATOR_ORDER.index)
+            out.append({"key": f.key, "label": f.label, "type": f.type, "ops": ordered, "options": options})
+    return out
+
+
+OPERATOR_ORDER = [
+    "eq", "ne", "contains", "not_contains", "starts_with", "ends_with", "in", "not_in", "has_any", "has_all",
+    "gt", "gte", "lt", "lte", "between", "is_today", "this_week", "last_week", "next_week", "this_month",
+    "last_month", "next_month", "this_quarter", "last_quarter", "next_quarter", "this_year", "last_year",
+    "next_year", "within_last", "within_next", "older_than", "is_empty", "is_not_empty",
+]  # fmt: skip
+
+
+def bulk_rights(access: Access, entity: CompiledEntity) -> dict[str, bool]:
+    """Which bulk actions the list offers: the same policy the API applies to each record."""
+    return {
+        "delete": scope(access, entity, "delete").allowed,
+        "export": scope(access, entity, "export").allowed,
+        "assign": rights(access, entity).assign,
+    }
+
+
+OPERATOR_LABELS = {
+    "eq": "is", "ne": "is not", "contains": "contains", "not_contains": "does not contain", "starts_with": "starts with",
+    "ends_with": "ends with", "in": "is any of", "not_in": "is none of", "has_any": "has any of", "has_all": "has all of",
+    "gt": "greater than", "gte": "at least", "lt": "less than", "lte": "at most", "between": "between",
+    "is_today": "today", "this_week": "this week", "last_week": "last week", "next_week": "next week",
+    "this_month": "this month", "last_month": "last month", "next_month": "next month", "this_quarter": "this quarter",
+    "last_quarter": "last quarter", "next_quarter": "next quarter", "this_year": "this year", "last_year": "last year",
+    "next_year": "next year", "within_last": "in the last", "within_next": "in the next", "older_than": "more than … ago",
+    "is_empty": "is empty", "is_not_empty": "is not empty",
+}  # fmt: skip
+UNIT_LABELS = {"minutes": "minutes", "hours": "hours", "days": "days", "weeks": "weeks", "months": "months"}
+
+
+def operator_labels(_: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The filter builder's words for operators and time units, in the viewer's language."""
+    return {k: _(v) for k, v in OPERATOR_LABELS.items()}, {k: _(v) for k, v in UNIT_LABELS.items()}

@@ -4,13 +4,15 @@ bin. Reads go through the engine's scoped services; writes go from the browser t
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from builder_ui.fields import display_of, field_views
+from builder_ui.fields import bulk_rights, display_of, field_views, filter_fields, operator_labels
+from builder_ui.i18n import text_in
 from builder_ui.layout import record_layout
 from builder_ui.nav import app_for
 from builder_ui.render import page
@@ -22,9 +24,9 @@ from engine.api.params import IdPath
 from engine.api.records import filter_context
 from engine.audit import history
 from engine.auth.policy import rights, scope
-from engine.auth.profile import search_users, user_names
+from engine.auth.profile import role_choices, search_users, user_names
 from engine.auth.shares import may_share
-from engine.core.errors import BadRequest
+from engine.core.errors import BadRequest, ValidationFailed
 from engine.records.query import parse_list_query
 from engine.records.related import record_360
 from engine.schema.model import CompiledEntity
@@ -53,11 +55,30 @@ def _chosen_view(views: list[dict[str, Any]], wanted: int | None) -> dict[str, A
     return next((v for v in views if wanted is not None and v["id"] == wanted), views[0])
 
 
+def _combined(view_filter: str | None, user_filter: str | None) -> str | None:
+    """The view's filter AND the one built on the page (each already a JSON text)."""
+    parts = [json.loads(f) for f in (view_filter, user_filter) if f]
+    if len(parts) < 2:
+        return json.dumps(parts[0]) if parts else None
+    return json.dumps({"all": parts})
+
+
+def _user_filter(text: str | None) -> str | None:
+    """The page's own filter, only if it is a JSON object (else the list query reports it)."""
+    if not text:
+        return None
+    try:
+        return text if isinstance(json.loads(text), dict) else None
+    except ValueError:
+        return None
+
+
 @router.get("/apps/{app}/{entity}")
 async def list_page(
     request: Request, app: str, entity: str, c: Ctx, viewer: CurrentViewer,
     view: int | None = None, q: Search = None, sort: Annotated[str | None, Query(max_length=500)] = None,
-    pages: Cursors = None,
+    pages: Cursors = None, filter: Annotated[str | None, Query(max_length=8192)] = None,
+    columns: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:  # fmt: skip
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
@@ -65,26 +86,42 @@ async def list_page(
         current = _chosen_view(views, view)
         params = current["list_params"]
         stack = [p for p in (pages or "").split(",") if p][:200]
-        context = await filter_context(c, conn, viewer.access, e, params["filter"])
-        columns = [k for k in current["columns"] if k not in context["hidden"]]
+        mine = _user_filter(filter)
+        where = _combined(params["filter"], mine)
+        context = await filter_context(c, conn, viewer.access, e, where)
         fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
-        expand = [k for k in columns if fvs.get(k) and fvs[k].type == "relation"]
-        query = parse_list_query(
-            e, filter=params["filter"], sort=sort or params["sort"], limit=params["limit"], cursor=stack[-1] if stack else None,
-            fields=None, expand=",".join(expand) or None, count=True, q=q.strip() if q and q.strip() else None, **context,
-        )  # fmt: skip
-        result = await c.reader.list(conn, viewer.access, e, query)
-        names = await _names(conn, result["items"], [k for k in columns if fvs.get(k) and fvs[k].type == "user"])
+        wanted = [k for k in (columns.split(",") if columns else current["columns"]) if k in fvs][:50] or current["columns"]
+        shown = [k for k in wanted if k not in context["hidden"]]
+        expand = [k for k in shown if fvs[k].type == "relation"]
+        try:
+            query = parse_list_query(
+                e, filter=where, sort=sort or params["sort"], limit=params["limit"], cursor=stack[-1] if stack else None,
+                fields=None, expand=",".join(expand) or None, count=True, q=q.strip() if q and q.strip() else None,
+                **context,
+            )  # fmt: skip
+            result = await c.reader.list(conn, viewer.access, e, query)
+            problem = None
+        except (ValidationFailed, BadRequest) as exc:  # a hand-edited URL: show the list's error, not a crash
+            result, problem = {"items": [], "next_cursor": None, "total": 0}, exc
+        names = await _names(conn, result["items"], [k for k in shown if fvs[k].type == "user"] + ["owner"])
         nav = await app_for(c, conn, viewer, app)
         targets = await _targets(c, conn, e)
-    template = "components/list_table.html" if request.headers.get("hx-request") else "pages/list.html"
+    template = "components/list_table.html" if request.headers.get("hx-target") == "tg-list" else "pages/list.html"
     may = rights(viewer.access, e)
     return page(
         request, template, viewer=viewer, nav=nav, current_entity=entity, entity=e, views=views, view=current,
-        columns=[fvs[k] for k in columns if k in fvs], result=result, names=names, targets=targets, q=q or "",
+        columns=[fvs[k] for k in shown], result=result, names=names, targets=targets, q=q or "",
         sort=sort or params["sort"] or "", pages=stack, may_create=may.create, display_of=display_of,
-        base=f"/apps/{app}/{entity}",
+        base=f"/apps/{app}/{entity}", user_filter=mine or "", column_keys=",".join(shown), problem=problem,
+        filter_fields=filter_fields(fvs, viewer._), bulk=bulk_rights(viewer.access, e), all_fields=fvs,
+        op_labels=operator_labels(viewer._)[0], unit_labels=operator_labels(viewer._)[1],
+        may_share=may.manage, roles=await _roles(c, viewer) if may.manage else [],
     )  # fmt: skip
+
+
+async def _roles(c: Context, viewer: Viewer) -> list[tuple[str, str]]:
+    async with c.db.read() as conn:
+        return [(key, text_in(label, viewer.locale, key)) for key, label in await role_choices(conn)]
 
 
 async def _record_context(

@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.auth.tables import users
+from engine.auth.tables import roles, users
 from engine.core.errors import ErrorCollector, NotFound
 
 LOCALES = ("zh-CN", "en")
@@ -79,3 +79,9 @@ async def search_users(conn: AsyncConnection, text: str, limit: int = 10) -> lis
         )
     rows = await conn.execute(query.order_by(users.c.name, users.c.id).limit(limit))
     return [UserChoice(r.id, f"{r.name} <{r.email}>" if r.name else r.email) for r in rows]
+
+
+async def role_choices(conn: AsyncConnection) -> list[tuple[str, Any]]:
+    """Every role's key and label (a view can be shared with a role by those who manage its entity)."""
+    rows = await conn.execute(select(roles.c.key, roles.c.definition).order_by(roles.c.key))
+    return [(r.key, (r.definition or {}).get("label") or r.key) for r in rows]

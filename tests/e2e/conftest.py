@@ -31,7 +31,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def sign_in(browser, base_url: str, email: str, locale: str = "zh-CN", width: int = 1280, **options: object):
+def sign_in(
+    browser, base_url: str, email: str, locale: str = "zh-CN", width: int = 1280, password: str | None = None, **options: object
+):
     """A new browser context (own cookies; `options` for new_context) signed in as a demo user; returns its page."""
     from tests.e2e.server import PASSWORD
 
@@ -39,7 +41,7 @@ def sign_in(browser, base_url: str, email: str, locale: str = "zh-CN", width: in
     page = context.new_page()
     page.goto(f"{base_url}/login")
     page.fill("#email", email)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password or PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
     return page

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 PASSWORD = "tangram-demo-2024"  # the demo users' password (engine/apps/demo.py)
+ADMIN = ("admin@example.com", "admin-password-1")  # the installation's administrator
 
 
 def _free_port() -> int:
@@ -34,7 +35,7 @@ def crm_server(workdir: Path) -> Iterator[str]:
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'tangram.db'}",
         "VAR_DIR": str(workdir / "var"),
         "TANGRAM_SECRET_KEY": "e2e-secret",
-        "TANGRAM_ADMIN_PASSWORD": "admin-password-1",
+        "TANGRAM_ADMIN_PASSWORD": ADMIN[1],
     }
     for args in (("migrate",), ("create-admin", "--if-missing"), ("install", "crm"), ("demo", "crm")):
         _tangram(env, *args)

@@ -1,6 +1,7 @@
 // Page boot: one module per controller, loaded only where its element is on the page.
 const controllers = [
   ["#tg-record", () => import("./record-form.js")],
+  ["#tg-list-tools", () => import("./list-tools.js")],
   ["[data-restore]", () => import("./trash.js")],
   ["[data-share-open]", () => import("./share.js")],
   ["#tg-merge", () => import("./merge.js")],
@@ -12,7 +13,7 @@ function start(root) {
     root.querySelectorAll(selector).forEach((el) => {
       if (el.dataset.started) return;
       el.dataset.started = "1";
-      load().then((m) => m.start(el));
+      load().then((m) => { m.start(el); el.dataset.ready = "1"; });  // tests wait for data-ready
     });
   }
 }
