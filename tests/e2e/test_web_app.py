@@ -186,3 +186,32 @@ def test_every_page_fits_a_phone(browser, base_url):
     bar = page.locator(".tg-actionbar").bounding_box()
     assert bar and bar["y"] + bar["height"] <= 900 + 1  # the save bar stays on screen
     page.context.close()
+
+
+def test_form_rules_show_hide_and_require_fields_live_and_the_server_agrees(browser, base_url):
+    """The CRM lead form's rules (SCENARIOS F3): the conversion section appears when the status is
+    converted and then needs its account; an event lead needs a budget. The browser shows it as the user
+    types; the server refuses the same record at the same fields."""
+    page = sign_in(browser, base_url, REP)
+    page.goto(f"{base_url}/apps/crm/lead/new")
+    page.wait_for_selector("#tg-record[data-ready]")
+    conversion = page.locator("[data-field=converted_account]")
+    assert not conversion.is_visible()
+    page.select_option("#f-status", "converted")
+    conversion.wait_for(state="visible")
+    assert conversion.locator(".tg-required").is_visible()
+    budget_mark = page.locator("[data-field=budget] .tg-required")
+    assert not budget_mark.is_visible()
+    page.select_option("#f-source", "event")
+    budget_mark.wait_for(state="visible")
+    page.fill("#f-name", "活动线索")
+    page.click("[data-action=save]")
+    page.locator("[data-error-for=budget]").filter(has_text=re.compile(".+")).wait_for()
+    assert page.locator("[data-error-for=converted_account]").inner_text()
+    page.select_option("#f-status", "new")
+    conversion.wait_for(state="hidden")
+    page.fill("#f-budget", "120000")
+    page.click("[data-action=save]")
+    page.wait_for_url(re.compile(r"/apps/crm/lead/\d+$"))
+    assert page.locator("[data-field=budget] [data-value]").inner_text().replace(",", "").find("120000") >= 0
+    page.context.close()
