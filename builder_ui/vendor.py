@@ -31,6 +31,9 @@ PACKAGES: dict[str, dict[str, str]] = {
         "LICENSE": "swagger-ui/LICENSE",
     },
     "redoc@3.0.1": {"bundles/redoc.standalone.js": "redoc/redoc.standalone.js", "LICENSE": "redoc/LICENSE"},
+    "echarts@6.1.0": {"dist/echarts.esm.min.js": "echarts/echarts.esm.min.js", "LICENSE": "echarts/LICENSE"},
+    # 6.x ships no map data: the China map (GeoJSON, Apache-2.0) from the last release that had it
+    "echarts@4.9.0": {"map/json/china.json": "echarts/china.json"},
     "axe-core@4.14.1": {"axe.min.js": "axe-core/axe.min.js", "LICENSE": "axe-core/LICENSE"},  # tests only
 }
 ICONS_PACKAGE = "heroicons@2.2.0"
