@@ -22,6 +22,9 @@ PAGES = {  # name: path (first record ids of the demo data)
     "lead-new": "/apps/crm/lead/new",
     "account-record": "/apps/crm/account/{account}",
     "opportunity-edit": "/apps/crm/opportunity/{opportunity}?edit=1",
+    "opportunity-filter": "/apps/crm/opportunity#filter",
+    "lead-share": "/apps/crm/lead/{lead}#share",
+    "lead-merge": "/apps/crm/lead/merge?ids={leads}",
     "opportunity-board": "/apps/crm/opportunity/board",
 }
 WIDTHS = {"desktop": 1280, "phone": 375}
@@ -46,12 +49,14 @@ def main(only: list[str]) -> None:
                 page.click("button[type=submit]")
                 page.wait_for_url(f"{BASE}/")
                 ids = {"account": first_id(page, "account"), "opportunity": first_id(page, "opportunity")}
+                leads = page.request.get(f"{BASE}/api/v1/apps/crm/lead?limit=2").json()["items"]
+                ids |= {"lead": leads[0]["id"], "leads": ",".join(str(r["id"]) for r in leads)}
                 for name, path in PAGES.items():
                     if name == "login" or (only and name not in only):
                         continue
                     page.goto(BASE + path.format(**ids))
                     page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(OUT / f"{name}-{locale}-{device}.png"), full_page=device == "phone")
+                    page.screenshot(path=str(OUT / f"{name}-{locale}-{device}.png"), full_page=device == "phone" and "#" not in path)
                 ctx.close()
         browser.close()
 

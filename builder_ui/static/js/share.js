@@ -29,6 +29,7 @@ class ShareDialog {
     startPicker(this.form.querySelector("[data-picker]"), this.msg);
     this.button.addEventListener("click", () => this.open());
     this.button.disabled = false;  // rendered disabled: a click before this module ran would do nothing
+    if (location.hash === "#share") this.open();  // a link straight to the dialog
     this.dialog.querySelectorAll("[data-share-close]").forEach((b) => b.addEventListener("click", () => this.dialog.close()));
     this.dialog.addEventListener("close", () => this.button.focus());
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.add(); });
