@@ -190,7 +190,7 @@ class ListTools {
     document.querySelectorAll("[data-open]").forEach((b) => b.addEventListener("click", () => {
       const dialog = document.getElementById(b.dataset.open);
       if (dialog.id === "tg-filter-dialog") this.filter.render();
-      dialog.showModal();
+      this.show(dialog);
     }));
     this.filter = new FilterBuilder(document.getElementById("tg-filter-dialog"), this.data);
     document.querySelector("[data-filter-apply]").addEventListener("click", () => {
@@ -201,6 +201,17 @@ class ListTools {
     this.startColumns();
     this.startViews();
     this.startBulk();
+    if (location.hash === "#filter") {  // a link (or the guide's screenshot) straight to the builder
+      if (!this.filter.root.items.length) this.filter.root.items.push(this.filter.leaf());
+      this.filter.render();
+      this.show(document.getElementById("tg-filter-dialog"));
+    }
+  }
+
+  show(dialog) {
+    dialog.showModal();
+    // Start in the dialog's first input, not on its close button.
+    dialog.querySelector(".tg-dialog-body select, .tg-dialog-body input:not([type=hidden])")?.focus();
   }
 
   startColumns() {
