@@ -144,6 +144,7 @@ async def test_task_page_shows_what_the_node_and_the_role_allow(desk: Desk) -> N
     assert "amount" not in record  # boss's role hides it
     assert page["editable"] == ["important"] and page["required"] == []
     assert page["actions"] == ["approve", "reject", "return", "comment"] and page["return_to"] == ["submitter"]
+    assert page["comment_required"] == []  # this node refuses no action for want of a comment
     assert page["task"]["state"] == "pending" and page["task"]["node_id"] == "manager" and page["task"]["overdue"] is False
     assert page["instance"]["id"] == iid and page["instance"]["process"] == "discount"
     assert [s["node_id"] for s in page["timeline"]] == ["start", "big", "manager"]
