@@ -3,7 +3,7 @@ generated from its definitions (entity labels in the viewer's language, icons)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from builder_ui.i18n import text_in
 from builder_ui.session import Viewer
 from engine.api.context import Context
-from engine.auth.policy import scope
+from engine.auth.policy import may_manage, scope
+from engine.reports.service import DashboardService, chart_sources
 from engine.schema.model import CompiledEntity
 
 
@@ -28,6 +29,7 @@ class NavApp:
     label: str
     description: str
     entities: tuple[NavEntity, ...]
+    dashboards: tuple[NavEntity, ...] = ()
 
 
 def readable(viewer: Viewer, entities: list[CompiledEntity]) -> list[CompiledEntity]:
@@ -55,4 +57,17 @@ async def apps_for(c: Context, conn: AsyncConnection, viewer: Viewer) -> list[Na
 
 
 async def app_for(c: Context, conn: AsyncConnection, viewer: Viewer, key: str) -> NavApp:
-    return _app(viewer, await c.schema.get_app(conn, key), await c.store.list(conn, key))
+    nav = _app(viewer, await c.schema.get_app(conn, key), await c.store.list(conn, key))
+    return replace(nav, dashboards=tuple(await dashboards_for(c, conn, viewer, key)))
+
+
+async def dashboards_for(c: Context, conn: AsyncConnection, viewer: Viewer, app: str) -> list[NavEntity]:
+    """The app's dashboards the viewer may open: those showing a chart on an entity they may read (as the
+    dashboards API lists them)."""
+    readable_keys = {e.key for e in readable(viewer, await c.store.list(conn, app))}
+    out = []
+    for row in await DashboardService(c.clock).list(conn, app):
+        sources = set((await chart_sources(conn, app, {t["chart"] for t in row.definition["tiles"]})).values())
+        if any(s in readable_keys or may_manage(viewer.access, app, s) for s in sources):
+            out.append(NavEntity(row.key, text_in(row.definition.get("label"), viewer.locale, row.key), "chart-bar"))
+    return out

@@ -6,6 +6,8 @@ const controllers = [
   ["[data-share-open]", () => import("./share.js")],
   ["#tg-merge", () => import("./merge.js")],
   ["#tg-board", () => import("./board.js")],
+  ["#tg-dashboard", () => import("./dashboard.js")],
+  ["[data-echart]", () => import("./charts.js")],
 ];
 
 function start(root) {

@@ -1,0 +1,53 @@
+// One ECharts tile: the chart API's result (a JSON block beside the element) drawn on a canvas. ECharts is
+// imported here only, so only dashboard pages load it. A click on a bar, slice or stage asks to drill down.
+import * as echarts from "../vendor/echarts/echarts.esm.min.js";
+
+let chinaMap = null;
+
+async function ensureChina() {
+  if (!chinaMap) chinaMap = fetch("/static/vendor/echarts/china.json").then((r) => r.json()).then((geo) => echarts.registerMap("china", geo));
+  return chinaMap;
+}
+
+function series(type, data, stacked) {
+  const kind = type === "area" ? "line" : type === "column" ? "bar" : type;
+  return data.series.map((s) => ({ name: s.name, type: kind, data: s.data, stack: stacked ? "all" : undefined,
+    areaStyle: type === "area" ? {} : undefined, smooth: kind === "line" }));
+}
+
+function optionFor(result) {
+  const { type, data } = result;
+  const base = { tooltip: { trigger: ["pie", "donut", "funnel", "map"].includes(type) ? "item" : "axis" }, grid: { containLabel: true, left: 8, right: 16, top: 32, bottom: 8 } };
+  if (type === "bar") return { ...base, legend: {}, xAxis: { type: "value" }, yAxis: { type: "category", data: data.categories, inverse: true }, series: series(type, data) };
+  if (["column", "line", "area"].includes(type)) return { ...base, legend: {}, xAxis: { type: "category", data: data.categories }, yAxis: { type: "value" }, series: series(type, data) };
+  if (type === "pie" || type === "donut") return { ...base, legend: { bottom: 0, type: "scroll" }, series: [{ type: "pie", radius: type === "donut" ? ["45%", "70%"] : "70%", data }] };
+  if (type === "funnel") return { ...base, series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", label: { formatter: "{b}: {c}" },
+    data: data.stages.map((s) => ({ name: s.name, value: s.value, stage: s.stage })) }] };
+  if (type === "map") {
+    const max = Math.max(1, ...data.data.map((d) => d.value || 0));
+    return { tooltip: { trigger: "item" }, visualMap: { min: 0, max, left: 0, bottom: 0, calculable: true }, series: [{ type: "map", map: "china", roam: true, data: data.data }] };
+  }
+  return base;
+}
+
+function pointOf(result, params) {
+  // The dimension values of the clicked point, as the drill API wants them; null when the chart's data
+  // carries only display texts (bars, lines, slices of a series chart).
+  const dim = result.dimensions[0];
+  if (result.type === "funnel" && params.data && params.data.stage !== undefined) return { [dim.key]: params.data.stage };
+  return null;
+}
+
+export async function start(el) {
+  const result = JSON.parse(el.dataset.result)  // htmx drops <script> blocks from partials: the JSON rides in an attribute;
+  if (result.type === "map") await ensureChina();
+  const lang = document.documentElement.lang === "zh-CN" ? "ZH" : "EN";
+  const chart = echarts.init(el, null, { renderer: "canvas", locale: lang });
+  chart.setOption(optionFor(result));
+  chart.on("click", (params) => {
+    const point = pointOf(result, params);
+    if (point) el.dispatchEvent(new CustomEvent("tg-drill", { bubbles: true, detail: { chart: el.dataset.chart, point } }));
+  });
+  new ResizeObserver(() => chart.resize()).observe(el);
+  el.chart = chart;  // tests read the option back
+}
