@@ -14,6 +14,7 @@ from starlette.responses import Response
 from builder_ui.fields import bulk_rights, display_of, field_views, filter_fields, operator_labels
 from builder_ui.i18n import text_in
 from builder_ui.layout import record_layout
+from builder_ui.lines import line_grids
 from builder_ui.nav import app_for
 from builder_ui.render import page
 from builder_ui.session import CurrentViewer, Viewer
@@ -131,7 +132,9 @@ async def _record_context(
     write = scope(viewer.access, e, "update" if rid is not None else "create")
     fvs = field_views(e, read, viewer.locale, viewer._, write if write.allowed else None)
     layout = await record_layout(c, conn, e, fvs, viewer.locale)
-    return {"entity": e, "fields": fvs, "layout": layout, "targets": await _targets(c, conn, e), "display_of": display_of}
+    grids = await line_grids(c, conn, viewer, e, rid, _targets)  # lines sections with their lines
+    return {"entity": e, "fields": fvs, "layout": layout, "targets": await _targets(c, conn, e), "display_of": display_of,
+            "grids": grids}  # fmt: skip
 
 
 @router.get("/apps/{app}/{entity}/new")

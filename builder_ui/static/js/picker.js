@@ -51,7 +51,7 @@ export function startPicker(root, msg) {
   const create = async (text) => {
     const r = await api("POST", `/api/v1/apps/${root.dataset.app}/${root.dataset.entity}`, { [root.dataset.display]: text });
     if (r.ok) return choose({ id: r.data.id, label: text });
-    const slot = root.closest("[data-field]").querySelector("[data-error-for]");
+    const slot = root.closest("[data-field], [data-cell]").querySelector("[data-error-for]");
     slot.textContent = r.data?.errors?.map((e) => e.message).join("; ") || r.data?.detail || String(r.status);
     close();
   };

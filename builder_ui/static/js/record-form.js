@@ -25,6 +25,7 @@ export function wallTimeToUtc(local, timeZone) {
 
 export function readField(wrapper, timeZone) {
   const type = wrapper.dataset.type;
+  if (type === "attachment") return [...wrapper.querySelectorAll("[data-file-id]")].map((li) => li.dataset.fileId);
   const named = wrapper.querySelectorAll("[name]");
   const el = named[0];
   if (!el) return undefined;
@@ -59,10 +60,15 @@ class RecordForm {
     this.version = form.dataset.version ? Number(form.dataset.version) : null;
     this.fields = [...form.querySelectorAll("[data-field]")];
     this.initial = this.values(true);
+    this.grids = [];  // line-item grids (lines.js), loaded when the form has a lines section
   }
 
   start() {
     this.form.querySelectorAll("[data-picker]").forEach((p) => startPicker(p, this.msg));
+    const options = { readField, timeZone: this.timeZone, msg: this.msg };
+    this.gridsReady = this.form.querySelector("[data-lines-grid]")
+      ? import("./lines.js").then((m) => { this.grids = m.startGrids(this.form, options); })
+      : Promise.resolve();
     this.startTabs();
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.save(); });
     // Enter in a text box while an IME is composing (Chinese input) must not submit.
@@ -112,9 +118,12 @@ class RecordForm {
 
   showErrors(problem) {
     const loose = [];
+    const lines = [];  // errors of line items, placed in their rows; the banner names the lines
     let first;
     for (const err of problem.errors || []) {
       const key = (err.path || "").split("/")[1];
+      const grid = this.grids.find((g) => g.key === key);
+      if (grid) { lines.push(grid.showError(err)); continue; }
       const slot = key && this.form.querySelector(`[data-error-for="${CSS.escape(key)}"]`);
       if (!slot) { loose.push(err.message); continue; }
       slot.textContent = slot.textContent ? `${slot.textContent}; ${err.message}` : err.message;
@@ -123,8 +132,9 @@ class RecordForm {
       w.querySelector("input, select, textarea")?.setAttribute("aria-invalid", "true");
     }
     first = this.fields.find((w) => w.classList.contains("has-error")) || null;  // the first in form order
+    first = first || this.grids.map((g) => g.firstError()).find(Boolean) || null;
     const detail = loose.length ? loose.join("; ") : (first ? this.msg.msgError : problem.detail);
-    this.banner("[data-form-error]", detail);
+    this.banner("[data-form-error]", [detail, ...lines].join(" "));
     if (first) {
       this.revealTab(first);
       first.querySelector("input, select, textarea")?.focus();
@@ -138,6 +148,8 @@ class RecordForm {
     try {
       const isNew = this.msg.mode === "new";
       const body = isNew ? this.changed() : (keepMine ? this.values() : this.changed());
+      await this.gridsReady;
+      for (const g of this.grids) if (g.changed()) body[g.key] = g.items();
       const headers = isNew ? {} : { "If-Match": `"${this.version}"` };
       const r = await api(isNew ? "POST" : "PATCH", this.msg.api, body, headers);
       if (r.ok) return this.saved(r);
