@@ -3,6 +3,7 @@ const controllers = [
   ["#tg-record", () => import("./record-form.js")],
   ["#tg-list-tools", () => import("./list-tools.js")],
   ["[data-restore]", () => import("./trash.js")],
+  ["[data-files]", () => import("./attachments.js")],
   ["[data-share-open]", () => import("./share.js")],
   ["#tg-merge", () => import("./merge.js")],
   ["#tg-board", () => import("./board.js")],
