@@ -22,6 +22,7 @@ PAGES = {  # name: path (first record ids of the demo data)
     "lead-new": "/apps/crm/lead/new",
     "account-record": "/apps/crm/account/{account}",
     "opportunity-edit": "/apps/crm/opportunity/{opportunity}?edit=1",
+    "quote-new": "/apps/crm/quote/new?opportunity={opportunity}",  # the line-item grid
     "opportunity-filter": "/apps/crm/opportunity#filter",
     "lead-share": "/apps/crm/lead/{lead}#share",
     "lead-merge": "/apps/crm/lead/merge?ids={leads}",
