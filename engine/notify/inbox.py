@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,8 @@ n = notifications
 MAX_TITLE = 300
 MAX_BODY = 10_000
 MAX_DEDUP_KEY = 255
-PUBLIC = (n.c.id, n.c.title, n.c.body, n.c.app, n.c.entity, n.c.record_id, n.c.created_at, n.c.read_at)
+PUBLIC = (n.c.id, n.c.title, n.c.body, n.c.app, n.c.entity, n.c.record_id, n.c.created_at, n.c.read_at, n.c.dedup_key)
+TASK_KEY = re.compile(r"ptask:(\d+):")  # the process engine's key for a task's notifications
 
 
 async def notify(
@@ -88,7 +90,7 @@ async def page(
     if before_id is not None:
         where.append(n.c.id < before_id)
     rows = (await conn.execute(select(*PUBLIC).where(*where).order_by(n.c.id.desc()).limit(limit + 1))).all()
-    items = [r._asdict() for r in rows[:limit]]
+    items = [_public(r) for r in rows[:limit]]
     next_cursor = str(items[-1]["id"]) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor, "unread": await unread_count(conn, actor)}
 
@@ -107,7 +109,15 @@ async def mark_read(conn: AsyncConnection, now: datetime, actor: Access, notific
     row = (await conn.execute(select(*PUBLIC).where(*where))).first()
     if row is None:
         raise NotFound(f"there is no notification {notification_id}")
-    return row._asdict()
+    return _public(row)
+
+
+def _public(row: Any) -> dict[str, Any]:
+    """A notification as its reader sees it; `task_id` names the process task it is about, if any."""
+    out = row._asdict()
+    match = TASK_KEY.match(out.pop("dedup_key") or "")
+    out["task_id"] = int(match.group(1)) if match else None
+    return out
 
 
 async def mark_all_read(conn: AsyncConnection, now: datetime, actor: Access) -> int:

@@ -14,6 +14,7 @@ from engine.auth.tables import teams, user_teams
 from engine.expr.fields import resolve_path
 from engine.expr.paths import entities_for, load_paths
 from engine.notify.inbox import notify
+from engine.notify.names import record_name
 from engine.notify.templates import check as check_template
 from engine.notify.templates import render
 from engine.rules.actions.assign import team_members
@@ -107,7 +108,7 @@ class Notify(Action):
 
     async def run(self, prepared: NotifyConfig, run: Run) -> dict[str, Any]:
         users = await _recipients(prepared, run)
-        context = {"record": run.record_json(), "entity": run.entity.key, "app": run.entity.app, "rule": run.rule_key}
+        context = _context(run)
         title, body = render(prepared.title, context), render(prepared.body, context)
         now = run.services.clock.now()
         await notify(
@@ -117,10 +118,18 @@ class Notify(Action):
         if prepared.email:
             for uid in users:
                 await run.services.enqueue(
-                    run.conn, "rules.email", {"user_id": uid, "subject": title, "text": body},
+                    run.conn, "rules.email", {"user_id": uid, "subject": title, "text": body or title},
                     dedup_key=f"{run.key}:{len(run.done)}:email:{uid}",
                 )  # fmt: skip
         return {"notified": users, "title": title, "email": prepared.email}
+
+
+def _context(run: Run) -> dict[str, Any]:
+    """What title, subject and body templates see; `record_name` is the record's display value."""
+    return {
+        "record": run.record_json(), "record_name": record_name(run.entity, run.record), "entity": run.entity.key,
+        "app": run.entity.app, "rule": run.rule_key,
+    }  # fmt: skip
 
 
 def _check_template(text: str, check: Check, part: str) -> None:
@@ -186,7 +195,7 @@ class SendEmail(Action):
             entities = await entities_for(run.services.store, run.conn, run.entity)
             await load_paths(run.conn, entities, run.entity, [run.record], set(missing))
         addresses = list(dict.fromkeys(a for p in prepared.to if (a := run.record.get(p))))
-        context = {"record": run.record_json(), "entity": run.entity.key, "app": run.entity.app, "rule": run.rule_key}
+        context = _context(run)
         subject, body = render(prepared.subject, context), render(prepared.body, context)
         for address in addresses:
             await run.services.enqueue(
