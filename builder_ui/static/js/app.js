@@ -7,6 +7,9 @@ const controllers = [
   ["[data-share-open]", () => import("./share.js")],
   ["#tg-merge", () => import("./merge.js")],
   ["#tg-board", () => import("./board.js")],
+  ["#tg-task", () => import("./task.js")],
+  ["#tg-inbox", () => import("./inbox.js")],
+  ["#tg-approval-panel", () => import("./approval-panel.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
 ];

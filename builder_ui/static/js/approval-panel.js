@@ -1,0 +1,15 @@
+// The record page's approval panel: submit the record to a process, or withdraw the running request.
+import { api, toast } from "./api.js";
+
+export function start(root) {
+  root.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-submit-process], [data-withdraw]");
+    if (!button) return;
+    button.disabled = true;
+    const url = button.dataset.submitProcess || button.dataset.withdraw;
+    const r = await api("POST", url, {});
+    if (r.ok) { toast(root.dataset.msgDone); window.location.reload(); return; }
+    root.querySelector("[data-error-for=approval]").textContent = r.data?.detail || String(r.status);
+    button.disabled = false;
+  });
+}
