@@ -10,6 +10,8 @@ const controllers = [
   ["#tg-task", () => import("./task.js")],
   ["#tg-inbox", () => import("./inbox.js")],
   ["#tg-approval-panel", () => import("./approval-panel.js")],
+  ["#tg-bell", () => import("./bell.js")],
+  ["#tg-notifications", () => import("./notifications.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
 ];
