@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.numbers import format_currency, format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, format_currency, format_decimal, parse_pattern
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -23,6 +25,13 @@ env = Environment(
     lstrip_blocks=True,
 )
 BABEL = {"zh-CN": "zh_Hans_CN", "en": "en_US"}
+# Parsed once: a list page formats hundreds of numbers, and babel parses the locale and the pattern per call.
+BABEL_LOCALES = {key: Locale.parse(name) for key, name in BABEL.items()}
+
+
+@lru_cache(maxsize=32)
+def _pattern(scale: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "0" * scale if scale else ""))
 
 
 def number(value: Any, locale: str, scale: int | None = None) -> str:
@@ -32,14 +41,13 @@ def number(value: Any, locale: str, scale: int | None = None) -> str:
         d = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    fmt = None if scale is None else "#,##0" + ("." + "0" * scale if scale else "")
-    return format_decimal(d, format=fmt, locale=BABEL[locale])
+    return format_decimal(d, format=None if scale is None else _pattern(scale), locale=BABEL_LOCALES[locale])
 
 
 def money(value: Any, currency: str, locale: str) -> str:
     if value is None or value == "":
         return ""
-    return format_currency(Decimal(str(value)), currency, locale=BABEL[locale])
+    return format_currency(Decimal(str(value)), currency, locale=BABEL_LOCALES[locale])
 
 
 def local_datetime(value: Any, tz: Any, with_time: bool = True) -> str:

@@ -8,14 +8,18 @@ import asyncio
 import os
 import socket
 import tempfile
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import URL, make_url
+
+from tests.benchmarks.measure import Section
+from tests.benchmarks.report import section, table
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -89,3 +93,24 @@ def plan() -> tuple[list[tuple[str, Opener]], list[str]]:
         else:
             runs.append(("PostgreSQL", lambda: postgres_backend(server)))
     return runs, skipped
+
+
+def on_each_backend(title: str, measure: Callable[[Backend], Awaitable[Section]], legend: str) -> None:
+    """A fresh, migrated database per backend; `measure` on it; its table, the legend and its notes.
+
+    `title` may name the backend as {backend}."""
+    from engine.setup import prepare_database  # alembic: imported only when a benchmark runs
+
+    runs, skipped = plan()
+    for name, opener in runs:
+        section(title.format(backend=name))
+        started = time.perf_counter()
+        with opener() as backend:
+            prepare_database(backend.url)
+            report = asyncio.run(measure(backend))
+        print(f"\n{table(report.metrics)}\n")
+        print(legend)
+        print("\n".join(["", *report.notes]))
+        print(f"{name} finished in {time.perf_counter() - started:.0f}s", flush=True)
+    for s in skipped:
+        print(f"skipped {s}")

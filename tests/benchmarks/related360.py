@@ -6,9 +6,7 @@ Part of `make bench` (BENCH_ONLY=related360)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +18,8 @@ from engine.api.context import Context
 from engine.core.db import Database
 from engine.core.settings import Settings
 from engine.records.related import record_360
-from engine.setup import prepare_database
-from tests.benchmarks.backends import Backend, plan
+from tests.benchmarks.backends import Backend, on_each_backend
 from tests.benchmarks.measure import Section, interleave, latency, percentile
-from tests.benchmarks.report import section, table
 
 TIMED = {"activity": "occurred_at", "order": "ordered_on", "payment": "paid_on", "ticket": "opened_at"}
 LISTS = ("contact", "opportunity", "activity", "order", "payment", "ticket")
@@ -108,18 +104,11 @@ async def measure(backend: Backend, per_list: int, reps: int) -> Section:
 def main() -> None:
     per_list = int(os.environ.get("BENCH_360_PER_LIST", "300"))
     reps = int(os.environ.get("BENCH_360_REPS", "50"))
-    runs, skipped = plan()
-    for name, opener in runs:
-        section(f"customer 360 on {name}: {per_list} records per list, {reps} calls")
-        started = time.perf_counter()
-        with opener() as backend:
-            prepare_database(backend.url)
-            report = asyncio.run(measure(backend, per_list, reps))
-        print(f"\n{table(report.metrics)}\n")
-        print("baseline = hand-written Core: the record, then per list a COUNT and the newest 50 rows (no scope, no JSON)")
-        print(f"{name} finished in {time.perf_counter() - started:.0f}s", flush=True)
-    for s in skipped:
-        print(f"skipped {s}")
+    on_each_backend(
+        f"customer 360 on {{backend}}: {per_list} records per list, {reps} calls",
+        lambda backend: measure(backend, per_list, reps),
+        "baseline = hand-written Core: the record, then per list a COUNT and the newest 50 rows (no scope, no JSON)",
+    )
 
 
 if __name__ == "__main__":
