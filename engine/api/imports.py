@@ -71,12 +71,23 @@ async def suggest_mapping(
     app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor,
     options: Annotated[str | None, Query(max_length=100_000)] = None,
 ) -> Response:  # fmt: skip
-    """The mapping the file's header suggests (by field key or label, zh-CN or en), and what it leaves out."""
+    """The mapping a sheet's header suggests (by field key or label, zh-CN or en, or resemblance), what it
+    leaves out, the workbook's sheets, and per select column the cells no option (or value_map) matches."""
     name, data, text = await _upload(request, options)
-    fmt = _options(text).format
+    chosen = _options(text)
     async with c.db.read() as conn:
         e = await c.store.get(conn, app, entity)
-    return json_response(c.imports.suggest(actor, e, name, data, fmt))
+    return json_response(c.imports.suggest(actor, e, name, data, chosen))
+
+
+@router.get("/{app}/{entity}/imports")
+async def import_history(
+    app: str, entity: str, c: Ctx, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> Response:
+    """The caller's own imports into the entity, newest first (state and counts; no file, no errors)."""
+    async with c.db.read() as conn:
+        e = await c.store.get(conn, app, entity)
+        return json_response({"items": await c.imports.history(conn, actor, e, limit)})
 
 
 @router.get("/{app}/{entity}/imports/{import_id}")

@@ -149,9 +149,10 @@ def datetime_coercer(zone: ZoneInfo) -> Coercer:
     return coerce
 
 
-def option_coercer(f: BoundField) -> Callable[[Any], str]:
-    """Options by key or by any label, exactly or ignoring case, width, spaces and punctuation."""
-    names: dict[str, str] = {}
+def option_coercer(f: BoundField, value_map: dict[str, str] | None = None) -> Callable[[Any], str]:
+    """Options by the user's value map (cell text -> key), by key or by any label, exactly or ignoring case,
+    width, spaces and punctuation."""
+    names: dict[str, str] = dict(value_map or {})
     for o in f.cfg.options:
         labels = o.label.values() if isinstance(o.label, dict) else [label_text(o.label)] if o.label else []
         for name in (o.key, *labels):
@@ -169,8 +170,8 @@ def option_coercer(f: BoundField) -> Callable[[Any], str]:
     return coerce
 
 
-def multi_coercer(f: BoundField) -> Coercer:
-    one = option_coercer(f)
+def multi_coercer(f: BoundField, value_map: dict[str, str] | None = None) -> Coercer:
+    one = option_coercer(f, value_map)
 
     def coerce(cell: Any) -> list[str]:
         parts = SEPARATORS_RE.split(unicodedata.normalize("NFKC", as_text(cell)))
@@ -210,13 +211,20 @@ SIMPLE: dict[str, Coercer] = {
 }
 
 
-def coercer(f: BoundField, zone: ZoneInfo) -> Coercer:
+def option_parts(f: BoundField, cell: Any) -> list[str]:
+    """The option texts of a select (one) or multi_select (several) cell, as the coercers read them."""
+    if value_type(f.cfg) == "multi_select":
+        return [p.strip() for p in SEPARATORS_RE.split(unicodedata.normalize("NFKC", as_text(cell))) if p.strip()]
+    return [as_text(cell)]
+
+
+def coercer(f: BoundField, zone: ZoneInfo, value_map: dict[str, str] | None = None) -> Coercer:
     """The cell converter of one field (text-like types take the cell's text)."""
     kind = value_type(f.cfg)
     if kind == "select":
-        return option_coercer(f)
+        return option_coercer(f, value_map)
     if kind == "multi_select":
-        return multi_coercer(f)
+        return multi_coercer(f, value_map)
     if kind == "datetime":
         return datetime_coercer(zone)
     return SIMPLE.get(kind, as_text)

@@ -40,7 +40,7 @@ class CsvFormat(ImportFormat):
     key = "csv"
     extensions = (".csv", ".txt", ".tsv")
 
-    def read(self, data: bytes, limits: FileLimits) -> Sheet:
+    def read(self, data: bytes, limits: FileLimits, sheet: str | None = None) -> Sheet:
         text = decode(data)
         sep = delimiter(text.split("\n", 1)[0])
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)

@@ -9,7 +9,7 @@ cells are row errors found later.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -39,6 +39,7 @@ class FileLimits:
 class Sheet:
     header: list[str]
     rows: Iterator[tuple[int, list[Any]]]  # (row number as Excel shows it, cells); blank rows skipped
+    sheets: list[str] = field(default_factory=list)  # a workbook's sheet names, in order (CSV: none)
 
 
 class Formula(str):
@@ -53,7 +54,8 @@ class ImportFormat:
     key: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]]
 
-    def read(self, data: bytes, limits: FileLimits) -> Sheet:
+    def read(self, data: bytes, limits: FileLimits, sheet: str | None = None) -> Sheet:
+        """The header and rows of the named sheet (None: the first; a format without sheets ignores it)."""
         raise NotImplementedError
 
 
@@ -112,7 +114,7 @@ def import_formats() -> Registry[ImportFormat]:
     return register_builtins(Registry("import format"))
 
 
-def read_sheet(format_key: str, data: bytes, limits: FileLimits) -> Sheet:
+def read_sheet(format_key: str, data: bytes, limits: FileLimits, sheet: str | None = None) -> Sheet:
     fmt = import_formats().get(format_key)
     if fmt is None:
         raise bad_file("unsupported_format", f"unknown import format {format_key[:20]!r}; use csv or xlsx")
@@ -120,4 +122,4 @@ def read_sheet(format_key: str, data: bytes, limits: FileLimits) -> Sheet:
         raise bad_file("too_large", f"the file is larger than {limits.max_bytes:,} bytes")
     if not data.strip():
         raise bad_file("empty", "the file is empty")
-    return fmt.read(data, limits)
+    return fmt.read(data, limits, sheet)

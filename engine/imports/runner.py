@@ -93,15 +93,19 @@ class ImportRun:
     header: list[str]
     zone: ZoneInfo
     upsert_on: str | None = None
+    value_map: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {cell text: option key}
 
     def __post_init__(self) -> None:
         position = {c: i for i, c in enumerate(self.header)}
         self.columns: dict[str, str] = {key: column for column, key in self.mapping.items()}
         self.converters: list[tuple[int, str, Coercer]] = [
-            (position[column], key, as_user if key == OWNER else coercer(self.entity.fields[key], self.zone))
+            (position[column], key, as_user if key == OWNER else self._coercer(column, key))
             for column, key in self.mapping.items()
         ]
         self.lookups = Lookups(self.store, self.access, self.entity)
+
+    def _coercer(self, column: str, key: str) -> Coercer:
+        return coercer(self.entity.fields[key], self.zone, self.value_map.get(column))
 
     def convert(self, rows: list[tuple[int, list[Any]]]) -> tuple[list[Item], list[RowError]]:
         """Cells to values; a blank cell sets nothing (defaults apply, an upsert keeps the stored value)."""

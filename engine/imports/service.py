@@ -31,6 +31,7 @@ from engine.imports.mapping import check_mapping, suggest
 from engine.imports.options import ImportOptions
 from engine.imports.runner import BATCH, BatchResult, Counts, ImportRun, Progress, RowError
 from engine.imports.tables import import_errors, imports
+from engine.imports.values import unmatched_values
 from engine.jobs.queue import Job, JobHandlers, PermanentFailure, enqueue
 from engine.records.automation import automation_paused
 from engine.records.service import RecordService
@@ -40,6 +41,7 @@ from engine.schema.store import EntityStore
 JOB_KIND = "imports.run"
 MAX_STORED_ERRORS = 100_000  # per import; the failed count stays exact beyond it
 SHOWN_ERRORS = 100  # in the status; the error report has them all
+COUNTS = ("total", "processed", "created", "updated", "failed")
 
 
 class _RollBack(Exception):
@@ -62,18 +64,26 @@ class Imports:
     def limits(self) -> FileLimits:
         return FileLimits.from_settings(self.settings)
 
-    def read(self, file_name: str, data: bytes, fmt: str | None = None) -> tuple[str, Sheet]:
+    def read(self, file_name: str, data: bytes, fmt: str | None = None, sheet: str | None = None) -> tuple[str, Sheet]:
         key = fmt or detect(file_name, data)
-        return key, read_sheet(key, data, self.limits)
+        return key, read_sheet(key, data, self.limits, sheet)
 
     # -- before the import ----------------------------------------------------------------------
     def suggest(
-        self, access: Access, entity: CompiledEntity, file_name: str, data: bytes, fmt: str | None = None
+        self, access: Access, entity: CompiledEntity, file_name: str, data: bytes, options: ImportOptions
     ) -> dict[str, Any]:
-        """The mapping a file's header suggests, and what it leaves unmapped."""
+        """The mapping a sheet's header suggests (or the one given, checked), what it leaves unmapped, and
+        the select cells no option matches (value_map applied), per column."""
         s = _may_import(access, entity, None)
-        key, sheet = self.read(file_name, data, fmt)
-        return {"format": key, "header": sheet.header, **suggest(entity, sheet.header, s).as_dict()}
+        key, sheet = self.read(file_name, data, options.format, options.sheet)
+        found = suggest(entity, sheet.header, s)
+        mapping = options.mapping if options.mapping is not None else found.mapping
+        if options.mapping is not None or options.value_map:
+            check_mapping(entity, sheet.header, mapping, s, None, options.value_map, required=False)
+        unmatched = unmatched_values(entity, sheet, mapping, options.value_map)
+        shown = {**found.as_dict(), "mapping": mapping}
+        return {"format": key, "sheets": sheet.sheets, "sheet": options.sheet or next(iter(sheet.sheets), None),
+                "header": sheet.header, **shown, "unmatched_values": unmatched}  # fmt: skip
 
     async def start(
         self, conn: AsyncConnection, access: Access, entity: CompiledEntity, file_name: str, data: bytes,
@@ -82,9 +92,9 @@ class Imports:
         """Check the file and the mapping whole (any problem: a 4xx, nothing stored), then store the import
         and, unless the caller runs it itself, its job."""
         s = _may_import(access, entity, options.upsert_on)
-        key, sheet = self.read(file_name, data, options.format)
+        key, sheet = self.read(file_name, data, options.format, options.sheet)
         mapping = options.mapping if options.mapping is not None else suggest(entity, sheet.header, s).mapping
-        check_mapping(entity, sheet.header, mapping, s, options.upsert_on)
+        check_mapping(entity, sheet.header, mapping, s, options.upsert_on, options.value_map)
         if options.upsert_on is not None:
             check_mapping(entity, sheet.header, mapping, scope(access, entity, "update"), options.upsert_on)
         total = sum(1 for _ in sheet.rows)
@@ -106,7 +116,7 @@ class Imports:
         row = await _visible(conn, access, entity, import_id)
         shown = await self._errors(conn, import_id, SHOWN_ERRORS)
         stored = (await conn.execute(select(func.count()).where(import_errors.c.import_id == import_id))).scalar_one()
-        counts = {k: row._mapping[k] for k in ("total", "processed", "created", "updated", "failed")}
+        counts = {k: row._mapping[k] for k in COUNTS}
         return {
             "id": row.id, "app": row.app, "entity": row.entity, "state": row.state, "file_name": row.file_name,
             "format": row.format, "options": row.options, "counts": counts, "message": row.message,
@@ -114,6 +124,24 @@ class Imports:
             "created_by": row.created_by, "created_at": row.created_at, "started_at": row.started_at,
             "finished_at": row.finished_at,
         }  # fmt: skip
+
+    async def history(
+        self, conn: AsyncConnection, access: Access, entity: CompiledEntity, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The caller's own imports into an entity, newest first: state, counts, no file and no errors."""
+        i = imports
+        query = (
+            select(i.c.id, i.c.state, i.c.file_name, i.c.format, i.c.options, *(i.c[k] for k in COUNTS), i.c.message,
+                   i.c.created_at, i.c.finished_at)
+            .where(i.c.app == entity.app, i.c.entity == entity.key, i.c.created_by == access.user_id)
+            .order_by(i.c.id.desc()).limit(limit)
+        )  # fmt: skip
+        return [
+            {"id": r.id, "state": r.state, "file_name": r.file_name, "format": r.format,
+             "dry_run": bool(r.options.get("dry_run")), "counts": {k: r._mapping[k] for k in COUNTS},
+             "message": r.message, "created_at": r.created_at, "finished_at": r.finished_at}
+            for r in (await conn.execute(query)).all()
+        ]  # fmt: skip
 
     async def errors(self, conn: AsyncConnection, access: Access, entity: CompiledEntity, import_id: int) -> list[RowError]:
         await _visible(conn, access, entity, import_id)
@@ -150,13 +178,13 @@ class Imports:
             return counts
         options = ImportOptions.model_validate(row.options)
         try:
-            sheet = read_sheet(row.format, row.file, self.limits)
+            sheet = read_sheet(row.format, row.file, self.limits, options.sheet)
         except ValidationFailed as exc:
             await self._finish(import_id, counts, "failed", exc.errors[0].message if exc.errors else exc.detail)
             return counts
         run = ImportRun(
             self.records, self.store, entity, access, options.mapping or {}, sheet.header,
-            ZoneInfo(self.settings.tangram_timezone), options.upsert_on,
+            ZoneInfo(self.settings.tangram_timezone), options.upsert_on, options.value_map or {},
         )  # fmt: skip
         with nullcontext() if options.run_automation else automation_paused():
             if options.mode == "skip_bad_rows" and not options.dry_run:

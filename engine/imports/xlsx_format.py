@@ -14,6 +14,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from engine.core.errors import ErrorDetail, ValidationFailed
 from engine.imports.formats import FileLimits, Formula, ImportFormat, Sheet, bad_file, check_header, limited_rows
 
 MAX_MEMBERS = 10_000
@@ -39,20 +40,24 @@ class XlsxFormat(ImportFormat):
     key = "xlsx"
     extensions = (".xlsx", ".xlsm")
 
-    def read(self, data: bytes, limits: FileLimits) -> Sheet:
+    def read(self, data: bytes, limits: FileLimits, sheet: str | None = None) -> Sheet:
         check_zip(data, limits)
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         except Exception as exc:  # openpyxl raises many kinds for a broken workbook; defusedxml for entity tricks
             raise bad_file("not_xlsx", f"the workbook cannot be read: {type(exc).__name__}") from None
-        sheet = workbook.worksheets[0]
-        rows = _rows(sheet.iter_rows())
+        names = list(workbook.sheetnames)
+        if sheet is not None and sheet not in names:
+            workbook.close()
+            missing = ErrorDetail("/sheet", "unknown_sheet", f"the workbook has no sheet {sheet[:100]!r}")
+            raise ValidationFailed("The file cannot be imported", errors=[missing])
+        rows = _rows((workbook[sheet] if sheet is not None else workbook.worksheets[0]).iter_rows())
         try:
             first = next(rows, (1, []))
         except Exception as exc:
-            raise bad_file("not_xlsx", f"the first sheet cannot be read: {type(exc).__name__}") from None
+            raise bad_file("not_xlsx", f"the sheet cannot be read: {type(exc).__name__}") from None
         header = check_header(first[1], limits)
-        return Sheet(header, limited_rows(_closing(rows, workbook), len(header), limits))
+        return Sheet(header, limited_rows(_closing(rows, workbook), len(header), limits), names)
 
 
 def _rows(cells_by_row: Iterator[Any]) -> Iterator[tuple[int, list[Any]]]:

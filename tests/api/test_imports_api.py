@@ -113,6 +113,8 @@ async def test_x4_suggests_a_mapping_from_zh_and_en_headers(client, crm):
     assert r.status_code == 200, r.text
     assert r.json() == {
         "format": "csv",
+        "sheets": [],
+        "sheet": None,
         "header": [*HEADER, "Company Name", "备注"],
         "mapping": {
             "线索名称": "name",
@@ -125,6 +127,7 @@ async def test_x4_suggests_a_mapping_from_zh_and_en_headers(client, crm):
         },
         "unmapped": ["Company Name", "备注"],  # a lead has no company_name: account's label does not count here
         "unmatched_fields": [],
+        "unmatched_values": {},
     }
 
 
