@@ -6,6 +6,7 @@ const controllers = [
   ["[data-files]", () => import("./attachments.js")],
   ["[data-share-open]", () => import("./share.js")],
   ["#tg-merge", () => import("./merge.js")],
+  ["#tg-import", () => import("./import.js")],
   ["#tg-board", () => import("./board.js")],
   ["#tg-task", () => import("./task.js")],
   ["#tg-inbox", () => import("./inbox.js")],
