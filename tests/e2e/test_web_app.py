@@ -93,13 +93,29 @@ def test_a_new_lead_shows_errors_at_their_fields_then_saves_and_the_scoring_rule
     page.fill("#f-title", "总经理")
     page.fill("#f-budget", "800000")
     page.fill("#f-email", "wang@e2e.example")
+    page.set_input_files("[data-field=business_card] input[type=file]", files=[_card()])
+    page.locator("[data-field=business_card] li[data-file-id]").wait_for()  # uploaded before the save
     page.click("[data-action=save]")
     page.wait_for_url(re.compile(r"/apps/crm/lead/\d+"))
     assert page.locator("h1").inner_text() == "测试客户 王总"
     score = page.locator("[data-field=score] [data-value]").text_content().strip()  # in a folded section
     assert int(score) >= 40  # r5_score_title: a decision-maker's title
     assert "已保存" in page.locator("#tg-toast").inner_text()
+    thumb = page.locator("[data-field=business_card] img.tg-thumb").first
+    thumb.wait_for()
+    assert page.request.get(base_url + thumb.get_attribute("src")).headers["content-type"] == "image/png"
     page.context.close()
+
+
+def _card() -> dict:
+    """A real PNG: the business card's photo."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (320, 200), (22, 119, 255)).save(out, format="PNG")
+    return {"name": "名片.png", "mimeType": "image/png", "buffer": out.getvalue()}
 
 
 def test_two_people_editing_one_record_the_second_sees_the_conflict(browser, base_url):
