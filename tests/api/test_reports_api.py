@@ -231,12 +231,13 @@ async def test_chart_data_is_the_engines_result_for_the_viewer(sales: Sales) -> 
     assert r.json() == json.loads(json.dumps(await sales.run_directly("admin", BY_STAGE), default=str))
     assert r.json()["data"] == {
         "categories": ["Lead", "Qualified", "Won", "Lost"],
+        "keys": ["lead", "qualified", "won", "lost"],
         "series": [{"name": "Deals", "data": [2, 1, 2, 1]}, {"name": "Amount", "data": [300.5, 75, 1300, 50]}],
     }
     # The rep reads only their own deal; the body may carry filters and a locale.
     r = await sales["rep"].post(f"{DATA}/charts/by_stage/data", json={"locale": "zh-CN"})
     assert r.status_code == 200, r.text
-    zh = {"categories": ["赢单"], "series": [{"name": "Deals", "data": [1]}, {"name": "Amount", "data": [300]}]}
+    zh = {"categories": ["赢单"], "keys": ["won"], "series": [{"name": "Deals", "data": [1]}, {"name": "Amount", "data": [300]}]}
     assert r.json()["data"] == zh
     r = await sales["admin"].post(f"{DATA}/charts/by_stage/data", json={"filters": {"owners": [sales.users["rep"]]}})
     assert r.json()["data"]["categories"] == ["Won"] and r.json()["data"]["series"][0]["data"] == [1]
@@ -303,6 +304,25 @@ async def test_drill_gives_the_records_api_filter_of_a_point(sales: Sales) -> No
     listed = await sales["viewer"].get(f"{DATA}/deal", params={"filter": json.dumps(r.json()["filter"]), "sort": "name"})
     assert [d["name"] for d in listed.json()["items"]] == ["A", "B"]
     assert (await sales["viewer"].post(f"{DATA}/charts/by_stage/drill", json={})).status_code == 422
+
+
+async def test_series_and_pie_keys_drill_to_exactly_the_records_counted(sales: Sales) -> None:
+    """The raw keys beside the texts (a field added to the response) are what the drill API takes: each
+    point's list holds as many records as the chart counted, for a select and a time bucket (D6)."""
+    monthly = BY_STAGE | {"key": "monthly", "type": "line", "dimensions": [{"field": "created_at", "bucket": "month"}]}
+    pie = BY_STAGE | {"key": "stage_pie", "type": "pie", "measures": BY_STAGE["measures"][:1]}
+    for doc in (BY_STAGE, monthly, pie):
+        await sales.save("charts", doc)
+    for key in ("by_stage", "monthly", "stage_pie"):
+        data = (await sales["viewer"].post(f"{DATA}/charts/{key}/data")).json()["data"]
+        points = zip(data["keys"], data["series"][0]["data"], strict=True) if "keys" in data else (
+            (s["key"], s["value"]) for s in data)  # fmt: skip
+        name = "created_at" if key == "monthly" else "stage"
+        for raw, counted in points:
+            r = await sales["viewer"].post(f"{DATA}/charts/{key}/drill", json={"point": {name: raw}})
+            assert r.status_code == 200, r.text
+            listed = await sales["viewer"].get(f"{DATA}/deal", params={"filter": json.dumps(r.json()["filter"])})
+            assert len(listed.json()["items"]) == counted, (key, raw)
 
 
 # -- exports -------------------------------------------------------------------------------------

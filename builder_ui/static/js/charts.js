@@ -30,16 +30,26 @@ function optionFor(result) {
   return base;
 }
 
+const OTHERS = "__others__";  // the "Others" group of a top-N chart: many values, no single list
+
 function pointOf(result, params) {
-  // The dimension values of the clicked point, as the drill API wants them; null when the chart's data
-  // carries only display texts (bars, lines, slices of a series chart).
-  const dim = result.dimensions[0];
-  if (result.type === "funnel" && params.data && params.data.stage !== undefined) return { [dim.key]: params.data.stage };
-  return null;
+  // The raw dimension values of the clicked point, as the drill API wants them (the chart API gives
+  // `keys` beside the category texts, a `key` per split series and per slice); null when there is none.
+  const [first, second] = result.dimensions;
+  const data = result.data;
+  let point = null;
+  if (result.type === "funnel" && params.data && params.data.stage !== undefined) point = { [first.key]: params.data.stage };
+  else if (["pie", "donut"].includes(result.type) && params.data && "key" in params.data) point = { [first.key]: params.data.key };
+  else if (data.keys && params.dataIndex !== undefined) {
+    point = { [first.key]: data.keys[params.dataIndex] };
+    const split = data.series[params.seriesIndex];
+    if (second && split && "key" in split) point[second.key] = split.key;
+  }
+  return point && !Object.values(point).includes(OTHERS) ? point : null;
 }
 
 export async function start(el) {
-  const result = JSON.parse(el.dataset.result)  // htmx drops <script> blocks from partials: the JSON rides in an attribute;
+  const result = JSON.parse(el.dataset.result);  // htmx drops <script> blocks from partials: the JSON rides in an attribute;
   if (result.type === "map") await ensureChina();
   const lang = document.documentElement.lang === "zh-CN" ? "ZH" : "EN";
   const chart = echarts.init(el, null, { renderer: "canvas", locale: lang });

@@ -1,5 +1,6 @@
 """Bar, column, line and area charts: categories along one axis and one series per measure, or per
-value of a second dimension (the first measure split by it, stacked when options.stacked)."""
+value of a second dimension (the first measure split by it, stacked when options.stacked). `keys` and a
+split series' `key` carry the raw dimension values beside the texts, for the drill API."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from engine.reports.charts.base import ChartType, Options, Shaped, category_order
 from engine.reports.definition import ChartDefinition
-from engine.reports.result import Result, dim_text, ordered_values, plain_number
+from engine.reports.result import Result, dim_text, ordered_values, plain_number, plain_value
 
 
 class SeriesOptions(Options):
@@ -22,9 +23,10 @@ class SeriesChart(ChartType):
     def build(self, chart: ChartDefinition, result: Result) -> Shaped:
         categories = category_order(chart, result.dims[0], result.rows)
         texts = [dim_text(result.dims[0], value) for value in categories]
+        keys = [plain_value(value) for value in categories]
         if len(result.dims) == 1:
-            return {"categories": texts, "series": by_measure(result, categories)}
-        return {"categories": texts, "series": split_by_second(result, categories)}
+            return {"categories": texts, "keys": keys, "series": by_measure(result, categories)}
+        return {"categories": texts, "keys": keys, "series": split_by_second(result, categories)}
 
 
 def by_measure(result: Result, categories: list[Any]) -> list[dict[str, Any]]:
@@ -41,7 +43,7 @@ def split_by_second(result: Result, categories: list[Any]) -> list[dict[str, Any
     measure = result.measures[0]
     cells = {(row.get(first.name), row.get(second.name)): plain_number(row.get(measure.name)) for row in result.rows}
     return [
-        {"name": dim_text(second, split), "data": [cells.get((value, split)) for value in categories]}
+        {"name": dim_text(second, split), "key": plain_value(split), "data": [cells.get((value, split)) for value in categories]}
         for split in ordered_values(second, result.rows)
     ]
 

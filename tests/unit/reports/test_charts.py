@@ -173,6 +173,7 @@ def test_bar_with_one_dimension_draws_a_series_per_measure_in_option_order() -> 
                                                {"stage": "lead", "amount": None, "deals": 5}])  # fmt: skip
     assert shape(definition, result) == {
         "categories": ["Lead", "Won"],
+        "keys": ["lead", "won"],  # the raw values the drill API takes
         "series": [{"name": "Amount", "data": [None, 300.5]}, {"name": "Deals", "data": [5, 2]}],
     }
 
@@ -185,7 +186,8 @@ def test_bar_with_two_dimensions_splits_the_first_measure_and_leaves_missing_com
     ])  # fmt: skip
     assert shape(chart("line", dims=("created_at", "stage"), options={"stacked": True}), result) == {
         "categories": ["2026-11", "2026-12"],
-        "series": [{"name": "Lead", "data": [10, None]}, {"name": "Won", "data": [20, 50]}],
+        "keys": ["2026-11-01", "2026-12-01"],
+        "series": [{"name": "Lead", "key": "lead", "data": [10, None]}, {"name": "Won", "key": "won", "data": [20, 50]}],
     }
 
 
@@ -197,7 +199,8 @@ def test_sorting_by_a_measure_keeps_the_biggest_bar_first() -> None:
 
 def test_pie_and_donut_slices_in_display_order_with_empty_last() -> None:
     result = Result([STAGE], [DEALS], [{"stage": None, "deals": 1}, {"stage": "won", "deals": 3}, {"stage": "lead", "deals": 6}])
-    expected = [{"name": "Lead", "value": 6}, {"name": "Won", "value": 3}, {"name": "(empty)", "value": 1}]
+    expected = [{"name": "Lead", "key": "lead", "value": 6}, {"name": "Won", "key": "won", "value": 3},
+                {"name": "(empty)", "key": None, "value": 1}]  # fmt: skip
     assert shape(chart("pie", measures=("deals",)), result) == expected
     assert shape(chart("donut", measures=("deals",)), result) == expected
 
@@ -350,5 +353,7 @@ def test_others_only_apply_to_one_dimension_and_show_as_the_last_category() -> N
     assert top_n(chart("bar", dims=("owner", "stage"), limit=1, others=True), two_dims) == two_dims
     result = Result([OWNER], [AMOUNT], [{"owner": o, "amount": 10 - o} for o in (1, 2, 3)])
     definition = chart("bar", dims=("owner",), limit=2, others=True, sort=[{"by": "amount", "dir": "desc"}])
-    assert shape(definition, result) == {"categories": ["Ann", "Bo", "Others"], "series": [{"name": "Amount", "data": [9, 8, 7]}]}
-    assert shape(definition.model_copy(update={"type": "pie"}), result)[-1] == {"name": "Others", "value": 7}
+    assert shape(definition, result) == {
+        "categories": ["Ann", "Bo", "Others"], "keys": [1, 2, OTHERS], "series": [{"name": "Amount", "data": [9, 8, 7]}]
+    }  # fmt: skip
+    assert shape(definition.model_copy(update={"type": "pie"}), result)[-1] == {"name": "Others", "key": OTHERS, "value": 7}
