@@ -10,6 +10,8 @@ from engine.apps.forms import FormService
 from engine.apps.lines import LineItems, record_form_lines
 from engine.apps.form_rules import FormRules
 from engine.apps.forms import FormService
+from engine.apps.public_forms import PublicForms
+from engine.apps.public_guard import RateLimit
 from engine.apps.service import PackageService
 from engine.audit.journal import AuditJournal
 from engine.audit.log import audit_record_events
@@ -98,6 +100,9 @@ class Context:
         self.lines = LineItems(self.records, self.reader, self.computed, self.store, record_form_lines(forms))
         self.imports = Imports(self.records, self.store, self.clock, self.settings, self.db)
         self.imports.register_jobs(self.job_handlers)
+        # Public forms (engine/apps/public_forms.py); the rate limit counts per process (one serve: exact).
+        self.public_forms = PublicForms(FormService(self.store, self.clock))
+        self.public_rate = RateLimit()
 
 
 async def ctx(request: Request) -> Context:  # async: FastAPI runs sync dependencies in a thread

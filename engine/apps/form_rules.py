@@ -32,7 +32,7 @@ from engine.records.events import PendingChange
 from engine.schema.field_types.formula import value_type
 from engine.schema.model import CompiledEntity
 
-PEOPLE = frozenset({"api", "ui"})  # the sources whose writes a form's rules judge
+PEOPLE = frozenset({"api", "ui", "public_form"})  # the sources whose writes a form's rules judge
 
 
 @dataclass(frozen=True)
