@@ -1,5 +1,6 @@
 """Response headers for every page: a CSP with a per-request nonce (no 'unsafe-inline', no eval), frames
-refused, no MIME sniffing, no referrer leaks. Templates read the nonce from request.state.csp_nonce."""
+refused, no MIME sniffing, no referrer leaks. Templates read the nonce from request.state.csp_nonce.
+A page that may be framed (a public form) names the sites in request.state.frame_ancestors, for that response only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 RELAXED_STYLE = ("/api/docs", "/api/redoc")
 
 
-def policy(nonce: str, path: str) -> str:
+def policy(nonce: str, path: str, ancestors: tuple[str, ...] = ()) -> str:
+    """`ancestors`: validated origins that may frame this response (none: no one may)."""
+    frames = " ".join(ancestors) if ancestors else "'none'"
     style = "'self' 'unsafe-inline'" if path in RELAXED_STYLE else f"'self' 'nonce-{nonce}'"
     return "; ".join(
         (
@@ -25,7 +28,7 @@ def policy(nonce: str, path: str) -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {frames}",
         )
     )
 
@@ -44,9 +47,10 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-frame-options"]
+                ancestors = tuple(scope["state"].get("frame_ancestors", ()))
                 headers += [
-                    (b"content-security-policy", policy(nonce, scope["path"]).encode()),
-                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", policy(nonce, scope["path"], ancestors).encode()),
+                    *([] if ancestors else [(b"x-frame-options", b"DENY")]),  # XFO cannot name sites: CSP alone then
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                 ]

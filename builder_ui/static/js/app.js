@@ -13,6 +13,7 @@ const controllers = [
   ["#tg-approval-panel", () => import("./approval-panel.js")],
   ["#tg-bell", () => import("./bell.js")],
   ["#tg-notifications", () => import("./notifications.js")],
+  ["#tg-public-form", () => import("./public-form.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
 ];
