@@ -14,6 +14,7 @@ from engine import __version__
 from engine.api import (
     admin,
     auth,
+    delegations,
     duplicates,
     files,
     health,
@@ -25,7 +26,6 @@ from engine.api import (
     packages,
     problems,
     processes,
-    public_forms,
     records,
     related,
     reports,
@@ -75,9 +75,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     # paths must win over the record routes; so must related's /{app}/{entity}/search and views' /{app}/{entity}/views
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
-        rules.router, processes.router, tasks.router, shares.router, reports.router, related.router, duplicates.router,
-        imports.router, packages.router, files.router, views.router, public_forms.router,
-        records.router,
+        rules.router, processes.router, tasks.router, delegations.router, shares.router, reports.router, related.router,
+        duplicates.router, imports.router, packages.router, files.router, views.router, records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)

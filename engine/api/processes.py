@@ -35,10 +35,10 @@ XML_TYPES = ("application/xml", "text/xml", "application/bpmn+xml")
 
 
 class CommentIn(BaseModel):
-    """The optional body of a submit or a withdrawal."""
+    """The optional body of a submit, a withdrawal or an urge."""
 
     model_config = ConfigDict(extra="forbid")
-    comment: str | None = Field(default=None, max_length=MAX_COMMENT)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT, pattern=r"^[^\x00]*$")  # PostgreSQL text holds no NUL
 
 
 def _entity_of(doc: Any) -> Any:
@@ -217,6 +217,16 @@ async def withdraw(instance_id: IdPath, request: Request, c: Ctx, actor: Current
         await c.processes.withdraw(conn, instance_id, actor, comment)
         row = await inbox.instance_row(conn, c.store, actor, instance_id)
         return json_response((await inbox.instances_json(conn, [row]))[0])
+
+
+@instances.post("/process-instances/{instance_id}/urge")
+async def urge(instance_id: IdPath, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """The submitter nudges the people the request waits for (催办): each pending task at most once an
+    hour; 429 with Retry-After when all were urged within the hour. Answers the tasks urged."""
+    comment = await _comment(request)
+    async with c.db.write() as conn:
+        await inbox.instance_row(conn, c.store, actor, instance_id)  # 404 for whoever may not even see it
+        return json_response(await c.processes.urge(conn, instance_id, actor, comment))
 
 
 router.include_router(definitions)

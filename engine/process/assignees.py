@@ -10,11 +10,13 @@ id) and climbs the team tree, loaded with one query on the materialised `path`:
 - a team without a manager (or with a deactivated one) yields the manager of its nearest ancestor
   that has one, so levels 1 and 2 can be the same person when the own team has no manager;
 - nobody is ever their own manager; above the root there is no manager (None).
+An escalation climbs further while the manager is absent (see escalation_target).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -22,11 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.tables import roles, teams, user_roles, user_teams, users
 from engine.core.errors import ErrorCollector
+from engine.process.delegation import delegate_of, is_away
 from engine.process.nodes.configs import Assignee, Manager, Role, Submitter, Team, UserField, Users
 from engine.schema.model import CompiledEntity
 
 # System columns holding a user id that a `field` assignee may name besides the entity's user fields.
 USER_COLUMNS = ("owner", "created_by")
+MAX_ESCALATION_LEVELS = 5  # how far one escalation climbs over absent managers
 
 
 async def resolve(
@@ -108,6 +112,28 @@ async def manager_of(conn: AsyncConnection, user_id: int, levels: int = 1) -> in
         if manager_id is not None and active and manager_id != user_id:
             return int(manager_id)
     return None
+
+
+async def escalation_target(
+    conn: AsyncConnection, user_id: int, app: str, process: str, now: datetime
+) -> tuple[int | None, list[int]]:
+    """Whom an escalation of the user's task goes to, and the absent managers climbed over: the
+    first manager up the chain (level 1, 2 ... MAX_ESCALATION_LEVELS) who is not absent. A manager
+    is absent when deactivated, or away (a delegation of theirs covers `now` for this app and
+    process) with no active delegate to take the task. A manager away WITH an active delegate is
+    not absent: the task goes to them and their delegation hands it on (runtime.add_tasks)."""
+    skipped: list[int] = []
+    for level in range(1, MAX_ESCALATION_LEVELS + 1):
+        manager = await manager_of(conn, user_id, level)
+        if manager is None:
+            break
+        if manager in skipped:
+            continue  # a team without a manager: levels 1 and 2 can be the same person
+        away = await is_away(conn, manager, app, process, now)
+        if not away or await delegate_of(conn, manager, app, process, now) is not None:
+            return manager, skipped
+        skipped.append(manager)
+    return None, skipped
 
 
 async def _manager_chain(conn: AsyncConnection, user_id: int) -> list[tuple[int | None, bool]]:

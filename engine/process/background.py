@@ -17,7 +17,7 @@ from engine.jobs.queue import Job, JobHandlers, enqueue
 from engine.notify.inbox import notify
 from engine.notify.names import record_name
 from engine.process.acts import ActIn, act
-from engine.process.assignees import manager_of
+from engine.process.assignees import escalation_target
 from engine.process.compile import CompiledProcess
 from engine.process.runtime import ENGINE_ACTOR, ProcessEngine
 from engine.process.tables import instances, tasks
@@ -128,10 +128,10 @@ class Background:
                          record_name(run.entity, run.record), app=run.entity.app, entity=run.entity.key, record_id=record_id,
                          dedup_key=f"ptask:{task.id}:remind")  # fmt: skip
             return
-        manager = await manager_of(conn, task.assignee_id)
+        manager, absent = await escalation_target(conn, task.assignee_id, run.process.app, run.process.key, now)
         mode = node.cfg.deadline.escalate_mode
-        await self.engine.event(run, "escalate", step_id=task.step_id, task_id=task.id, actor_id=None,
-                                data={"assignee": task.assignee_id, "to": manager, "mode": mode})  # fmt: skip
+        data = {"assignee": task.assignee_id, "to": manager, "mode": mode} | ({"absent": absent} if absent else {})
+        await self.engine.event(run, "escalate", step_id=task.step_id, task_id=task.id, actor_id=None, data=data)
         if manager is None or manager == task.assignee_id:
             return  # nobody above them: the escalation is on the timeline, the task stays
         if mode == "reassign":

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from engine.core.errors import ErrorCollector, pydantic_errors
 from engine.schema.definition import Help, Key, Label
@@ -128,8 +128,24 @@ class ProcessDefinition(Strict):
     nodes: list[dict[str, Any]] = Field(min_length=2, max_length=MAX_NODES)
     edges: list[Edge] = Field(min_length=1, max_length=MAX_EDGES)
 
+    @field_validator("nodes", mode="before")
+    @classmethod
+    def _upgrade(cls, nodes: Any) -> Any:
+        return upgrade_nodes(nodes)
+
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def upgrade_nodes(nodes: Any) -> Any:
+    """Definitions written before issue 14: approval mode `any` was a second name for `single` (the
+    first decision decides); it reads as `single`, so a saved draft or version stores `single`."""
+    if not isinstance(nodes, list):
+        return nodes
+    return [
+        {**n, "mode": "single"} if isinstance(n, dict) and n.get("type") == "approval" and n.get("mode") == "any" else n
+        for n in nodes
+    ]
 
 
 def parse_process(doc: Any, errors: ErrorCollector) -> ProcessDefinition | None:

@@ -1,4 +1,4 @@
-"""The process engine as the rest of the product uses it: start, act, withdraw, plus its jobs and
+"""The process engine as the rest of the product uses it: start, act, withdraw, urge, plus its jobs and
 record-service subscriptions. Composed from runtime (moving tokens), acts (people's actions) and
 background (auto starts, timers, deadlines, locks)."""
 
@@ -13,6 +13,7 @@ from engine.jobs.queue import JobHandlers
 from engine.process.acts import ActIn, act, withdraw
 from engine.process.background import Background
 from engine.process.runtime import ProcessEngine, ProcessServices
+from engine.process.urge import urge
 
 
 class Processes(ProcessEngine):
@@ -34,3 +35,7 @@ class Processes(ProcessEngine):
 
     async def withdraw(self, conn: AsyncConnection, instance_id: int, actor: Access, comment: str | None = None) -> None:
         await withdraw(self, conn, instance_id, actor, comment)
+
+    async def urge(self, conn: AsyncConnection, instance_id: int, actor: Access, comment: str | None = None) -> dict[str, Any]:
+        """The submitter nudges the assignees of the instance's pending tasks (see engine.process.urge)."""
+        return await urge(self, conn, instance_id, actor, comment)

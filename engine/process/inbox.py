@@ -237,10 +237,11 @@ async def my_task(conn: AsyncConnection, actor: Access, task_id: int) -> Any:
 
 
 async def task_json(conn: AsyncConnection, row: Any, labels: dict[str, Any], now: datetime) -> dict[str, Any]:
-    names = await user_names(conn, [row.assignee_id, row.acted_by])
+    names = await user_names(conn, [row.assignee_id, row.acted_by, row.on_behalf_of])
     return {
         "id": row.id, "instance_id": row.instance_id, "kind": row.kind, "node_id": row.node_id,
         "node_label": labels.get(row.node_id, row.node_id), "assignee": _person(row.assignee_id, names), "state": row.state,
+        "on_behalf_of": _person(row.on_behalf_of, names),
         "decision": row.decision, "comment": row.comment, "created_at": iso(row.created_at), "due_at": iso(row.due_at),
         "overdue": overdue(row, now), "acted_at": iso(row.acted_at), "acted_by": _person(row.acted_by, names),
     }  # fmt: skip

@@ -38,6 +38,7 @@ from engine.notify.names import record_name
 from engine.process.assignees import resolve
 from engine.process.calendar import deadline
 from engine.process.compile import CompiledNode, CompiledProcess, check_process
+from engine.process.delegation import DELEGABLE, delegate_of
 from engine.process.nodes import WAIT, CompiledEdge, Finish, Leave, Move
 from engine.process.tables import events, forks, instances, process_versions, processes, steps, tasks, tokens
 from engine.records.reads import scoped
@@ -443,15 +444,23 @@ class ProcessEngine:
         now = self.services.clock.now()
         ids = []
         for r in rows:
+            delegate = (
+                await delegate_of(run.conn, r["user"], run.process.app, run.process.key, now) if kind in DELEGABLE else None
+            )
+            assignee = r["user"] if delegate is None else delegate
             values = {
-                "instance_id": run.id, "step_id": step_id, "node_id": node.id, "kind": kind, "assignee_id": r["user"],
+                "instance_id": run.id, "step_id": step_id, "node_id": node.id, "kind": kind, "assignee_id": assignee,
                 "state": r["state"], "position": r["position"], "created_at": now, "origin_id": r.get("origin"),
                 "placement": r.get("placement"), "escalated": r.get("escalated", False), "due_at": None,
+                "on_behalf_of": None if delegate is None else r["user"],
             }  # fmt: skip
             tid = (await run.conn.execute(insert(tasks).values(values).returning(tasks.c.id))).scalar_one()
             ids.append(tid)
+            if delegate is not None:
+                await self.event(run, "delegated", step_id=step_id, task_id=tid, actor_id=None,
+                                 data={"from": r["user"], "to": delegate})  # fmt: skip
             if r["state"] == "pending":
-                await self.activate(run, node, tid, r["user"], kind, fresh=True)
+                await self.activate(run, node, tid, assignee, kind, fresh=True)
         if kind == "cc":
             await self.tell(run, [r["user"] for r in rows], "for your information")
         return ids

@@ -126,6 +126,7 @@ tasks = Table(
     Column("origin_id", IdType, nullable=True),  # the task this one was transferred / escalated / added from
     Column("placement", String(8), nullable=True),  # before | after: a signer added beside the assignees
     Column("escalated", Boolean, nullable=False, default=False),
+    Column("on_behalf_of", IdType, nullable=True),  # the user whose delegation gave this task to the assignee
     sqlite_autoincrement=True,
 )
 Index("ix_tg_process_tasks_assignee", tasks.c.assignee_id, tasks.c.state, tasks.c.id)
@@ -148,3 +149,21 @@ events = Table(
 )
 Index("ix_tg_process_events_instance", events.c.instance_id, events.c.id)
 Index("ix_tg_process_events_actor", events.c.actor_id, events.c.instance_id)
+
+# A user's delegation (委托): tasks that arrive for `user_id` between `starts_at` and `ends_at`
+# (optionally only those of one app, or one process) go to `delegate_id` instead.
+delegations = Table(
+    "tg_delegations",
+    system_metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("tg_users.id", ondelete="CASCADE"), nullable=False),
+    Column("delegate_id", IdType, ForeignKey("tg_users.id", ondelete="CASCADE"), nullable=False),
+    Column("starts_at", Timestamp, nullable=False),
+    Column("ends_at", Timestamp, nullable=False),
+    Column("app", String(63), nullable=True),  # NULL: every app
+    Column("process", String(63), nullable=True),  # a process key of `app`; NULL: every process
+    Column("note", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_tg_delegations_user", delegations.c.user_id, delegations.c.starts_at)

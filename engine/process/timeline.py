@@ -31,7 +31,9 @@ async def timeline(conn: AsyncConnection, instance_id: int) -> list[dict[str, An
     step_rows = (await conn.execute(step_query)).all()
     task_rows = (await conn.execute(select(tasks).where(tasks.c.instance_id == instance_id).order_by(tasks.c.id))).all()
     event_rows = (await conn.execute(select(events).where(events.c.instance_id == instance_id).order_by(events.c.id))).all()
-    names = await user_names(conn, [t.assignee_id for t in task_rows] + [e.actor_id for e in event_rows])
+    names = await user_names(
+        conn, [t.assignee_id for t in task_rows] + [t.on_behalf_of for t in task_rows] + [e.actor_id for e in event_rows]
+    )
     by_step: dict[int, dict[str, list[dict[str, Any]]]] = {s.id: {"tasks": [], "events": []} for s in step_rows}
     for t in task_rows:
         if t.step_id in by_step:
@@ -105,6 +107,8 @@ def _task(row: Any, names: dict[int, str]) -> dict[str, Any]:
         "task_id": row.id,
         "kind": row.kind,
         "assignee": {"id": row.assignee_id, "name": names.get(row.assignee_id)},
+        # The user whose delegation gave the task to the assignee: "B, on behalf of A".
+        "on_behalf_of": None if row.on_behalf_of is None else {"id": row.on_behalf_of, "name": names.get(row.on_behalf_of)},
         "state": row.state,
         "decision": row.decision,
         "comment": row.comment,

@@ -109,13 +109,13 @@ class HumanConfig(NodeBase):
 
 
 class ApprovalConfig(HumanConfig):
-    """An approval. Modes: single (one decision, whoever of the assignees acts first); sequential
+    """An approval. Modes: single (或签: one decision, whoever of the assignees acts first); sequential
     (each assignee in the listed order); all (countersign: everyone must approve, one rejection
-    rejects); any (the first approval approves, the first rejection rejects); percent (approved
-    once `percent` % have approved; rejected once that can no longer happen)."""
+    rejects); percent (approved once `percent` % have approved; rejected once that can no longer
+    happen). The old `any` meant `single` and is read as it (definition.upgrade_nodes)."""
 
     type: Literal["approval"]
-    mode: Literal["single", "sequential", "all", "any", "percent"] = "single"
+    mode: Literal["single", "sequential", "all", "percent"] = "single"
     percent: int | None = Field(default=None, ge=1, le=100)
     actions: list[Literal["approve", "reject", "return", "transfer", "add_signer", "comment"]] = Field(
         default_factory=lambda: list(APPROVAL_ACTIONS), min_length=1

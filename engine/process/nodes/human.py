@@ -88,6 +88,6 @@ def decide(cfg: HumanConfig, votes: Sequence[Vote]) -> str | None:
         return "approved" if approvals * 100 >= needed and not added_open else None
     if rejections:
         return "rejected"
-    if mode in ("single", "any"):
+    if mode == "single":
         return "approved" if approvals and not added_open else None
     return "approved" if approvals and not open_ else None  # all, sequential: everyone
