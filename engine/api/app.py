@@ -26,6 +26,7 @@ from engine.api import (
     packages,
     problems,
     processes,
+    public_forms,
     records,
     related,
     reports,
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     routers = (
         health.router, auth.router, admin.router, jobs.router, meta.router, openapi_route.router, notifications.router,
         rules.router, processes.router, tasks.router, delegations.router, shares.router, reports.router, related.router,
-        duplicates.router, imports.router, packages.router, files.router, views.router, records.router,
+        duplicates.router, imports.router, packages.router, files.router, views.router, public_forms.router,
+        records.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
