@@ -27,6 +27,8 @@ PAGES = {  # name: path (first record ids of the demo data)
     "lead-share": "/apps/crm/lead/{lead}#share",
     "lead-merge": "/apps/crm/lead/merge?ids={leads}",
     "opportunity-board": "/apps/crm/opportunity/board",
+    "lead-import": "/apps/crm/lead/import",  # the wizard's steps with a file: see docs/user-guide/web-app.md
+    "lead-import-history": "/apps/crm/lead/imports",
 }
 WIDTHS = {"desktop": 1280, "phone": 375}
 

@@ -148,7 +148,8 @@ export function start(form) {
       const set = document.createElement("fieldset");
       set.className = "tg-import-values";
       const legend = document.createElement("legend");
-      legend.textContent = column;
+      const feeds = form.querySelector(`[data-map-rows] select[data-column="${CSS.escape(column)}"]`);
+      legend.textContent = feeds ? `${column} → ${feeds.selectedOptions[0].textContent}` : column;
       set.append(legend);
       for (const raw of raws) {
         const row = document.createElement("div");
