@@ -30,6 +30,8 @@ PAGES = {  # name: path (first record ids of the demo data)
     "lead-import": "/apps/crm/lead/import",  # the wizard's steps with a file: see docs/user-guide/web-app.md
     "lead-import-history": "/apps/crm/lead/imports",
 }
+if os.environ.get("SHOT_PUBLIC_FORM"):  # a published public form's slug (docs/user-guide/public-forms.md)
+    PAGES["public-form"] = "/f/" + os.environ["SHOT_PUBLIC_FORM"]
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 
