@@ -231,3 +231,34 @@ def test_form_rules_show_hide_and_require_fields_live_and_the_server_agrees(brow
     page.wait_for_url(re.compile(r"/apps/crm/lead/\d+$"))
     assert page.locator("[data-field=budget] [data-value]").inner_text().replace(",", "").find("120000") >= 0
     page.context.close()
+
+
+def test_hostile_labels_options_and_help_never_run(browser, base_url):
+    """User-authored definitions are data too: an app, entity, field, option and help text carrying
+    markup are shown as text on every page that draws them, the filter builder's options included."""
+    from tests.e2e.server import ADMIN
+
+    page = sign_in(browser, base_url, ADMIN[0], password=ADMIN[1])
+    headers = {"X-CSRF-Token": _csrf(page)}
+    label = {"zh-CN": XSS, "en": XSS}
+    assert page.request.post(f"{base_url}/api/v1/meta/apps", data={"key": "xss", "label": label}, headers=headers).ok
+    entity = {
+        "key": "thing", "label": label, "display_field": "name",
+        "fields": [
+            {"key": "name", "type": "text", "label": label, "help_text": label},
+            {"key": "kind", "type": "select", "label": label, "options": [{"key": "a", "label": label, "color": "#ff0000"}]},
+        ],
+    }  # fmt: skip
+    assert page.request.post(f"{base_url}/api/v1/meta/apps/xss/entities", data=entity, headers=headers).ok
+    r = page.request.post(f"{base_url}/api/v1/apps/xss/thing", data={"name": XSS, "kind": "a"}, headers=headers)
+    rid = r.json()["id"]
+    for path in ("/", "/apps/xss/thing", f"/apps/xss/thing/{rid}", f"/apps/xss/thing/{rid}?edit=1", "/apps/xss/thing/new",
+                 "/apps/xss/thing#filter"):  # fmt: skip
+        page.goto(base_url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__xss") is None, path
+    assert XSS in page.locator("#tg-filter-dialog").inner_text() or XSS in page.locator("body").inner_text()
+    page.goto(f"{base_url}/apps/xss/thing/{rid}")
+    assert page.locator("h1").inner_text() == XSS
+    assert page.locator("[data-field=kind] .tg-tag").inner_text().strip() == XSS
+    page.context.close()
