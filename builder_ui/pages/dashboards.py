@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
@@ -19,7 +20,7 @@ from engine.api.context import Context
 from engine.api.deps import Ctx
 from engine.api.reports import overlay, problem_json
 from engine.auth.tables import teams, users
-from engine.core.errors import NotFound, TangramError, ValidationFailed
+from engine.core.errors import ErrorDetail, NotFound, TangramError, ValidationFailed
 from engine.reports.definition import DashboardFilters
 from engine.reports.dialect import ReportTimeout
 from engine.reports.service import ChartService, DashboardService
@@ -28,6 +29,12 @@ router = APIRouter(include_in_schema=False)
 ECHARTS = {"bar", "column", "line", "area", "pie", "donut", "funnel", "map"}
 PRESETS = DashboardFilters.model_fields["relative"].annotation.__args__[0].__args__  # type: ignore[union-attr]
 Short = Annotated[str | None, Query(max_length=64)]
+MAX_ID = 2**63 - 1  # a user id fits a bigint; more is no user (and would overflow the query)
+PRESET_LABELS = {  # English source strings; the template translates them
+    "today": "Today", "this_week": "This week", "this_month": "This month", "this_quarter": "This quarter",
+    "this_year": "This year", "last_7_days": "Last 7 days", "last_30_days": "Last 30 days", "last_90_days": "Last 90 days",
+    "last_month": "Last month", "last_quarter": "Last quarter", "last_year": "Last year",
+}  # fmt: skip
 
 
 async def _dashboard(c: Context, conn: AsyncConnection, viewer: Viewer, app: str, key: str) -> Any:
@@ -45,20 +52,28 @@ async def _choices(conn: AsyncConnection, locale: str) -> tuple[list[tuple[str, 
 
 
 def chosen_filters(relative: str | None, team: str | None, owner: str | None) -> DashboardFilters | None:
-    """The filter bar's choices as DashboardFilters (None: the dashboard's defaults); "" clears a choice."""
+    """The filter bar's choices as DashboardFilters (None: the dashboard's defaults); "" clears a choice.
+    A bad choice is a 422 naming its query parameter (`/relative`, `/team`, `/owner`)."""
     given: dict[str, Any] = {}
     if relative is not None:
         given["relative"] = relative or None
     if team is not None:
         given["teams"] = [team] if team else []
-    if owner is not None:
-        given["owners"] = [int(owner)] if owner.isdigit() else []
+    if owner:
+        if not (owner.isascii() and owner.isdigit() and int(owner) <= MAX_ID):
+            detail = ErrorDetail("/owner", "invalid", "not a user id")
+            raise ValidationFailed("The dashboard filters are not valid", errors=[detail])
+        given["owners"] = [int(owner)]
+    elif owner is not None:
+        given["owners"] = []
     if not given:
         return None
     try:
         return DashboardFilters.model_validate(given)
-    except ValueError as exc:
-        raise ValidationFailed("The dashboard filters are not valid", errors=[]) from exc
+    except ValidationError as exc:
+        names = {"relative": "relative", "teams": "team", "owners": "owner"}
+        errors = [ErrorDetail("/" + names.get(str(e["loc"][0]), str(e["loc"][0])), e["type"], e["msg"]) for e in exc.errors()]
+        raise ValidationFailed("The dashboard filters are not valid", errors=errors) from exc
 
 
 def pivot_point(data: dict[str, Any], row: dict[str, Any], col: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +99,8 @@ async def dashboard_page(request: Request, app: str, key: str, c: Ctx, viewer: C
         nav = await app_for(c, conn, viewer, app)
     return page(
         request, "pages/dashboard.html", viewer=viewer, nav=nav, app=app, dashboard=dashboard, charts=charts,
-        defaults=dashboard.filters, presets=PRESETS, teams=team_choices, owners=owner_choices, current_dashboard=key,
+        defaults=dashboard.filters, presets=[(p, PRESET_LABELS.get(p, p)) for p in PRESETS],
+        teams=team_choices, owners=owner_choices, current_dashboard=key,
     )  # fmt: skip
 
 
@@ -102,8 +118,8 @@ async def tile_part(
         if not 0 <= index < len(dashboard.tiles):
             raise NotFound(viewer._("No such tile."))
         chart_key = dashboard.tiles[index].chart
+        filters = overlay(dashboard.filters, chosen_filters(relative, team, owner))  # bad choices: the 422 itself
         try:
-            filters = overlay(dashboard.filters, chosen_filters(relative, team, owner))
             chart = ChartService.definition(await ChartService(c.reports, c.clock).row(conn, app, chart_key))
             result = await c.reports.run(conn, app, chart, viewer.access, filters, viewer.locale)
         except TangramError as exc:

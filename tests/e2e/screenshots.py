@@ -27,6 +27,7 @@ PAGES = {  # name: path (first record ids of the demo data)
     "lead-share": "/apps/crm/lead/{lead}#share",
     "lead-merge": "/apps/crm/lead/merge?ids={leads}",
     "opportunity-board": "/apps/crm/opportunity/board",
+    "dashboard": "/apps/crm/dashboards/sales_manager",  # the rep's own numbers: tiles load in parallel
     "lead-import": "/apps/crm/lead/import",  # the wizard's steps with a file: see docs/user-guide/web-app.md
     "lead-import-history": "/apps/crm/lead/imports",
 }

@@ -17,11 +17,12 @@ function series(type, data, stacked) {
 
 function optionFor(result) {
   const { type, data } = result;
-  const base = { tooltip: { trigger: ["pie", "donut", "funnel", "map"].includes(type) ? "item" : "axis" }, grid: { containLabel: true, left: 8, right: 16, top: 32, bottom: 8 } };
-  if (type === "bar") return { ...base, legend: {}, xAxis: { type: "value" }, yAxis: { type: "category", data: data.categories, inverse: true }, series: series(type, data) };
-  if (["column", "line", "area"].includes(type)) return { ...base, legend: {}, xAxis: { type: "category", data: data.categories }, yAxis: { type: "value" }, series: series(type, data) };
-  if (type === "pie" || type === "donut") return { ...base, legend: { bottom: 0, type: "scroll" }, series: [{ type: "pie", radius: type === "donut" ? ["45%", "70%"] : "70%", data }] };
-  if (type === "funnel") return { ...base, series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", label: { formatter: "{b}: {c}" },
+  const base = { tooltip: { trigger: ["pie", "donut", "funnel", "map"].includes(type) ? "item" : "axis" }, grid: { containLabel: true, left: 8, right: 16, top: 36, bottom: 8 } };
+  const legend = { top: 0, type: "scroll" };  // above the plot: at the bottom it sits on the axis labels
+  if (type === "bar") return { ...base, legend, xAxis: { type: "value" }, yAxis: { type: "category", data: data.categories, inverse: true }, series: series(type, data) };
+  if (["column", "line", "area"].includes(type)) return { ...base, legend, xAxis: { type: "category", data: data.categories }, yAxis: { type: "value" }, series: series(type, data) };
+  if (type === "pie" || type === "donut") return { ...base, legend: { bottom: 0, type: "scroll" }, series: [{ type: "pie", radius: type === "donut" ? ["38%", "56%"] : "56%", center: ["50%", "45%"], label: { width: 80, overflow: "truncate" }, data }] };
+  if (type === "funnel") return { ...base, series: [{ type: "funnel", sort: "none", left: "4%", width: "58%", label: { formatter: "{b}: {c}", width: 120, overflow: "truncate" },
     data: data.stages.map((s) => ({ name: s.name, value: s.value, stage: s.stage })) }] };
   if (type === "map") {
     const max = Math.max(1, ...data.data.map((d) => d.value || 0));
