@@ -166,7 +166,10 @@ async def inbox_page(
     page = rows[:limit]
     versions = await _versions(conn, {r.version_id for r in page})
     displays = await _displays(conn, store, actor, page)
-    items = [_inbox_item(r, versions[r.version_id], displays, now) for r in page]
+    names = await user_names(conn, [r.on_behalf_of for r in page])
+    items = [
+        _inbox_item(r, versions[r.version_id], displays, now) | {"on_behalf_of": _person(r.on_behalf_of, names)} for r in page
+    ]
     return {"items": items, "next_cursor": page[-1].id if len(rows) > limit else None}
 
 

@@ -61,6 +61,8 @@ async def test_p2_a_delegated_manager_task_goes_to_the_delegate_on_behalf_of_the
     assert [e["action"] for e in step["events"]] == ["delegated"]
     page = (await pw.clients["finance"].get(f"/api/v1/tasks/{task['task_id']}")).json()
     assert page["task"]["on_behalf_of"]["name"] == "sales_mgr"
+    [item] = (await pw.clients["finance"].get("/api/v1/me/tasks", params={"box": "pending"})).json()["items"]
+    assert (item["id"], item["on_behalf_of"]) == (task["task_id"], {"id": pw.users["sales_mgr"], "name": "sales_mgr"})
     await pw.act(task["task_id"], "approve", "finance")
     assert (await pw.assigned(iid))[1][1:3] == ("director", "pending")
 
