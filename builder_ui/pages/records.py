@@ -107,8 +107,9 @@ async def list_page(
         names = await _names(conn, result["items"], [k for k in shown if fvs[k].type == "user"] + ["owner"])
         nav = await app_for(c, conn, viewer, app)
         targets = await _targets(c, conn, e)
+        may = rights(viewer.access, e)
+        roles = await _roles(conn, viewer) if may.manage else []  # in this transaction: one round trip less
     template = "components/list_table.html" if request.headers.get("hx-target") == "tg-list" else "pages/list.html"
-    may = rights(viewer.access, e)
     return page(
         request, template, viewer=viewer, nav=nav, current_entity=entity, entity=e, views=views, view=current,
         columns=[fvs[k] for k in shown], result=result, names=names, targets=targets, q=q or "",
@@ -116,13 +117,12 @@ async def list_page(
         base=f"/apps/{app}/{entity}", user_filter=mine or "", column_keys=",".join(shown), problem=problem,
         filter_fields=filter_fields(fvs, viewer._), bulk=bulk_rights(viewer.access, e), all_fields=fvs,
         op_labels=operator_labels(viewer._)[0], unit_labels=operator_labels(viewer._)[1],
-        may_share=may.manage, roles=await _roles(c, viewer) if may.manage else [],
+        may_share=may.manage, roles=roles,
     )  # fmt: skip
 
 
-async def _roles(c: Context, viewer: Viewer) -> list[tuple[str, str]]:
-    async with c.db.read() as conn:
-        return [(key, text_in(label, viewer.locale, key)) for key, label in await role_choices(conn)]
+async def _roles(conn: AsyncConnection, viewer: Viewer) -> list[tuple[str, str]]:
+    return [(key, text_in(label, viewer.locale, key)) for key, label in await role_choices(conn)]
 
 
 async def _record_context(
