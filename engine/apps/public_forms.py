@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.apps.forms import FormDefinition, FormService, field_sections
 from engine.apps.tables import public_forms
+from engine.auth.policy import Access
 from engine.auth.tables import users
-from engine.core.errors import ErrorCollector, NotFound
+from engine.core.errors import ErrorCollector, NotFound, pointer
+from engine.records.validation import validate_input
 from engine.schema.definition import Key, Label
 from engine.schema.model import CompiledEntity
 
@@ -27,6 +29,7 @@ OFFERED = frozenset(
      "boolean", "select", "multi_select"}
 )  # fmt: skip
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what secrets.token_urlsafe makes: slugs and status tokens
+SOURCE = "public_form"  # the actor's source of every submission: the audit shows it
 Origin = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", max_length=200)]
 
 
@@ -44,6 +47,9 @@ class PublicFormIn(BaseModel):
     origins: Annotated[list[Origin], Field(max_length=20)] = []  # sites that may embed the form in a frame
     daily_cap: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     status_fields: Annotated[list[Key], Field(max_length=30)] = []  # shown on the submitter's status link
+    # Values set on every submission, for fields the form does not offer: the event of a sign-up form
+    # (a relation), a lead's source. Checked like a write when published.
+    fixed: Annotated[dict[Key, Any], Field(max_length=30)] = {}
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -98,6 +104,7 @@ class PublicForms:
         for i, key in enumerate(doc.status_fields):
             if key not in entity.fields:
                 errors.add(f"/status_fields/{i}", "unknown_field", f"{entity.key!r} has no field {key!r}")
+        _check_fixed(doc, entity, FormDefinition.model_validate(layout.definition), errors)
         errors.raise_if_any("The public form has errors")
         return entity
 
@@ -140,6 +147,14 @@ class PublicForms:
         form = FormDefinition.model_validate(layout.definition)
         entity = await self.forms.store.get(conn, row.app, layout.entity)
         return Published(row.id, row.app, row.slug, PublicFormIn.model_validate(row.settings), form, entity)
+
+
+def _check_fixed(doc: PublicFormIn, entity: CompiledEntity, layout: FormDefinition, errors: ErrorCollector) -> None:
+    offered_keys = set(Published(0, "", "", doc, layout, entity).fields())
+    for key in doc.fixed:
+        if key in offered_keys:
+            errors.add(pointer("fixed", key), "offered", f"{key!r} is on the form: visitors fill it")
+    validate_input(entity, doc.fixed, Access.system(source=SOURCE), errors, partial=True, path="/fixed")
 
 
 async def _active_user(conn: AsyncConnection, user_id: int) -> bool:

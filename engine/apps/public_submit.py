@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.apps.public_forms import TOKEN, PublicForms, Published
+from engine.apps.public_forms import SOURCE, TOKEN, PublicForms, Published
 from engine.apps.tables import public_forms, public_submissions
 from engine.auth.policy import Access
 from engine.core.errors import ErrorCollector, ErrorDetail, NotFound, TooManyRequests, ValidationFailed, pointer
 from engine.records.serialize import record_json
 from engine.records.service import RecordService
 
-SOURCE = "public_form"
 HONEYPOT = "website"  # a field people never see (hidden by CSS); robots fill it
 MEMBERS = frozenset({"values", "form_token", "challenge", "answer", HONEYPOT})
 
@@ -79,6 +78,7 @@ async def submit(
     if (await conn.execute(used)).first() is not None:
         raise ValidationFailed("The challenge was already used: reload the page", errors=[
             ErrorDetail("/challenge", "challenge", "the challenge was already used: reload the page")])  # fmt: skip
+    values |= form.settings.fixed
     if form.settings.assignment == "owner":
         values["owner"] = form.settings.owner
     actor = Access.system(source=SOURCE)

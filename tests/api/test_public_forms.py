@@ -171,3 +171,26 @@ async def test_f1_hostile_strings_and_oversize(client, anon, admin, ctx: Context
     assert r.status_code == 413
     r = await send(anon, pub["slug"], {"name": "<script>alert(1)</script>\u202e"})
     assert r.status_code == 201 and (await deals(client))[0]["name"].startswith("<script>")
+
+
+async def test_f1_assignment_rules_choose_the_owner(client, anon, admin) -> None:
+    pub = await publish(client, admin, assignment="rules", owner=None)
+    rule = {"key": "route_web", "entity": "deal", "when": "before_save", "trigger": {"type": "created"},
+            "actions": [{"type": "assign_owner", "strategy": "table", "table": [
+                {"condition": {"field": "source", "op": "eq", "value": "web"}, "user": admin["id"]}]}]}  # fmt: skip
+    assert (await client.post("/api/v1/meta/apps/sales/rules", json=rule)).status_code == 201, "rule"
+    assert (await send(anon, pub["slug"], {"name": "routed", "source": "web"})).status_code == 201
+    assert (await send(anon, pub["slug"], {"name": "left"})).status_code == 201
+    owners = {d["name"]: d["owner"] for d in await deals(client)}
+    assert owners == {"routed": admin["id"], "left": None}
+
+
+async def test_f1_fixed_values_are_set_on_every_submission(client, anon, admin) -> None:
+    pub = await publish(client, admin, fixed={"code": "WEB", "discount": "5"})
+    assert (await send(anon, pub["slug"], {"name": "Ada"})).status_code == 201
+    [deal] = await deals(client)
+    assert (deal["code"], deal["discount"]) == ("WEB", 5)
+    bad = {"form": "deal_web", "owner": admin["id"], "fixed": {"name": "x", "status": "bogus", "nope": 1, "discount": []}}
+    r = await client.post(ADMIN, json=bad)
+    assert r.status_code == 422
+    assert {e["path"] for e in r.json()["errors"]} == {"/fixed/name", "/fixed/status", "/fixed/nope", "/fixed/discount"}
