@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.auth.policy import Access
 from engine.core.errors import TangramError, ValidationFailed
 from engine.imports.coerce import Coercer, Lookup, as_user, coercer, is_blank
+from engine.imports.duplicates import DUPLICATE, DuplicateFinder
 from engine.imports.lookups import Lookups
 from engine.imports.mapping import OWNER
 from engine.records.service import RecordService
@@ -74,7 +75,12 @@ class BatchResult:
 
     @property
     def failed_rows(self) -> int:
-        return len({e.row for e in self.errors})
+        return failed_rows(self.errors)
+
+
+def failed_rows(errors: list[RowError]) -> int:
+    """Rows with an error; a possible duplicate is a warning, not a failure."""
+    return len({e.row for e in errors if e.code != DUPLICATE})
 
 
 def _shown(cell: Any) -> str | None:
@@ -103,6 +109,7 @@ class ImportRun:
             for column, key in self.mapping.items()
         ]
         self.lookups = Lookups(self.store, self.access, self.entity)
+        self.finder = DuplicateFinder(self.entity, self.access)
 
     def _coercer(self, column: str, key: str) -> Coercer:
         return coercer(self.entity.fields[key], self.zone, self.value_map.get(column))
@@ -145,6 +152,15 @@ class ImportRun:
                 else:
                     item.values[key] = answer.id
         return [i for i in items if i.row not in bad_rows], errors
+
+    async def duplicates(self, conn: AsyncConnection, items: list[Item]) -> list[RowError]:
+        """Warnings for rows that match a live record or an earlier row under the warn duplicate rules."""
+        cells = {i.row: i.cells for i in items}
+        flagged = await self.finder.flag(conn, [(i.row, i.values) for i in items])
+        return [
+            RowError(row, self.columns.get(key, ""), _shown(cells[row].get(key)), DUPLICATE, message)
+            for row, key, message in flagged
+        ]
 
     async def write(self, conn: AsyncConnection, items: list[Item]) -> BatchResult:
         """Write what the record service accepts; everything it refuses comes back as row errors."""

@@ -29,7 +29,7 @@ from engine.core.settings import Settings
 from engine.imports.formats import FileLimits, Sheet, detect, read_sheet
 from engine.imports.mapping import check_mapping, suggest
 from engine.imports.options import ImportOptions
-from engine.imports.runner import BATCH, BatchResult, Counts, ImportRun, Progress, RowError
+from engine.imports.runner import BATCH, BatchResult, Counts, ImportRun, Progress, RowError, failed_rows
 from engine.imports.tables import import_errors, imports
 from engine.imports.values import unmatched_values
 from engine.jobs.queue import Job, JobHandlers, PermanentFailure, enqueue
@@ -213,12 +213,12 @@ class Imports:
         try:
             async with self._one_transaction(dry_run) as conn:
                 for rows in _batches(sheet.rows):
-                    result = await _batch(conn, run, rows)
+                    result = await _batch(conn, run, rows, dry_run)
                     _add(counts, len(rows), result)
                     errors += result.errors
                     await self._side_progress(import_id, counts)
                     _notify(on_progress, counts)
-                if errors and not dry_run:
+                if failed_rows(errors) and not dry_run:
                     raise _RollBack
                 if not dry_run:  # committed with the records: done exactly when they are
                     await _save_counts(conn, import_id, counts, state="done", finished_at=self.clock.now())
@@ -279,11 +279,12 @@ async def _access(conn: AsyncConnection, row: Any) -> Access | None:
     return await load_access(conn, user.id, user.is_admin, source="import", **narrowing)
 
 
-async def _batch(conn: AsyncConnection, run: ImportRun, rows: list[tuple[int, list[Any]]]) -> BatchResult:
+async def _batch(conn: AsyncConnection, run: ImportRun, rows: list[tuple[int, list[Any]]], dry_run: bool = False) -> BatchResult:
     items, errors = run.convert(rows)
     items, missing = await run.resolve(conn, items)
+    warnings = await run.duplicates(conn, items) if dry_run else []
     result = await run.write(conn, items)
-    result.errors = sorted([*errors, *missing, *result.errors], key=lambda e: e.row)
+    result.errors = sorted([*errors, *missing, *warnings, *result.errors], key=lambda e: e.row)
     return result
 
 
@@ -316,7 +317,7 @@ async def _save_counts(conn: AsyncConnection, import_id: int, counts: Counts, **
 
 
 def _summary(errors: list[RowError], dry_run: bool) -> str | None:
-    rows = len({e.row for e in errors})
+    rows = failed_rows(errors)
     if dry_run:
         return f"dry run: nothing was written; {rows} row(s) have errors" if rows else "dry run: nothing was written"
     return f"nothing was written: {rows} row(s) have errors (all or nothing)" if rows else None

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from engine.jobs.worker import Worker
 from tests.api.test_imports_api import BASE, crm, leads, run_import, stored_imports, upload  # noqa: F401
+from tests.factories import make_app
 from tests.people import errors
 
 pytestmark = pytest.mark.usefixtures("crm")
@@ -109,3 +111,34 @@ async def test_x4_history_lists_the_callers_own_imports_newest_first(ctx, client
         (False, "done", 1, 3), (True, "done", 1, 3)
     ]  # fmt: skip
     assert (await client.get(f"{BASE}/lead/imports", params={"limit": 0})).status_code == 422
+
+
+PERSON = {
+    "key": "person",
+    "label": {"en": "Person", "zh-CN": "联系人"},
+    "display_field": "name",
+    "options": {"duplicates": [{"key": "same_email", "label": {"en": "Same email", "zh-CN": "邮箱相同"},
+                                "match": [{"field": "email", "normalize": "email"}], "action": "warn"}]},
+    "fields": [
+        {"key": "name", "type": "text", "required": True, "label": {"en": "Name", "zh-CN": "姓名"}},
+        {"key": "email", "type": "email", "label": {"en": "Email", "zh-CN": "邮箱"}},
+    ],
+}  # fmt: skip
+
+
+async def test_x4_dry_run_flags_duplicates_of_records_and_of_earlier_rows(ctx, client):
+    await make_app(client, "dup", PERSON)
+    r = await client.post("/api/v1/apps/dup/person", json={"name": "Old", "email": "old@example.com"})
+    assert r.status_code == 201, r.text
+    rows = [["姓名", "邮箱"], ["A", "OLD@example.com"], ["B", "new@example.com"], ["C", "new@example.com"], ["D", "d@x.com"]]
+    form = {"options": json.dumps({"dry_run": True})}
+    r = await client.post("/api/v1/apps/dup/person/imports", files={"file": ("p.xlsx", workbook(s=rows))}, data=form)
+    assert r.status_code == 202, r.text
+    await Worker(ctx.db, ctx.clock, ctx.job_handlers).run_until_idle()
+    status = (await client.get(f"/api/v1/apps/dup/person/imports/{r.json()['id']}")).json()
+    assert status["counts"] == {"total": 4, "processed": 4, "created": 4, "updated": 0, "failed": 0}  # warnings only
+    assert [(e["row"], e["column"], e["code"]) for e in status["errors"]] == [
+        (2, "邮箱", "possible_duplicate"), (4, "邮箱", "possible_duplicate")
+    ]  # fmt: skip
+    assert "#1 (Same email)" in status["errors"][0]["message"] and "row 3" in status["errors"][1]["message"]
+    assert len((await client.get("/api/v1/apps/dup/person")).json()["items"]) == 1  # a dry run writes nothing
