@@ -142,3 +142,10 @@ async def test_x4_dry_run_flags_duplicates_of_records_and_of_earlier_rows(ctx, c
     ]  # fmt: skip
     assert "#1 (Same email)" in status["errors"][0]["message"] and "row 3" in status["errors"][1]["message"]
     assert len((await client.get("/api/v1/apps/dup/person")).json()["items"]) == 1  # a dry run writes nothing
+
+
+async def test_x4_hostile_value_map_keys_are_escaped_in_the_error_path(ctx, client):
+    r = await upload(client, data(), sheet="线索", value_map={"a/b": {"x": "web"}, "来源渠道": {"~/<script>": "nope"}})
+    assert r.status_code == 422, r.text
+    assert dict(errors(r)) == {"/value_map/a~1b": "not_select", "/value_map/来源渠道/~0~1<script>": "unknown_option"}
+    assert await stored_imports(ctx) == 0
