@@ -101,7 +101,7 @@ def test_a_new_lead_shows_errors_at_their_fields_then_saves_and_the_scoring_rule
     score = page.locator("[data-field=score] [data-value]").text_content().strip()  # in a folded section
     assert int(score) >= 40  # r5_score_title: a decision-maker's title
     assert "已保存" in page.locator("#tg-toast").inner_text()
-    thumb = page.locator("[data-field=business_card] img.tg-thumb").first
+    thumb = page.locator("[data-field=business_card] img.tg-thumb[src]").first
     thumb.wait_for()
     assert page.request.get(base_url + thumb.get_attribute("src")).headers["content-type"] == "image/png"
     page.context.close()
