@@ -54,7 +54,7 @@ async def form_page(slug: str, request: Request, c: Ctx, lang: Lang = None) -> R
     system = Access.system(source="public_form")
     views = field_views(form.entity, scope(system, form.entity, "read"), locale, _, scope(system, form.entity, "create"))
     fields = [views[k] for k in form.fields()]
-    info: dict[str, Any] = describe(request, form, locale, c.clock.now())
+    info: dict[str, Any] = describe(request, form, c.clock.now())
     request.state.frame_ancestors = tuple(form.settings.origins)
     ctx = SimpleNamespace(tz=ZoneInfo(c.settings.tangram_timezone), targets={}, names={})
     return page(

@@ -33,7 +33,7 @@ def signer(request: Request) -> Signer:
     return found  # type: ignore[no-any-return]
 
 
-def describe(request: Request, form: Published, locale: str, now: Any) -> dict[str, Any]:
+def describe(request: Request, form: Published, now: Any) -> dict[str, Any]:
     """What a page needs to render and send the form: fields, a fresh form token and challenge."""
     s = signer(request)
     fields = []
@@ -92,7 +92,7 @@ async def replace_public_form(app: str, pid: IdPath, request: Request, c: Ctx, a
 async def describe_public_form(slug: str, request: Request, c: Ctx) -> Response:
     async with c.db.read() as conn:
         form = await c.public_forms.published(conn, slug)
-    return json_response(describe(request, form, "en", c.clock.now()), headers={"Cache-Control": "no-store"})
+    return json_response(describe(request, form, c.clock.now()), headers={"Cache-Control": "no-store"})
 
 
 @router.post(PUBLIC + "/forms/{slug}", status_code=201)

@@ -11,6 +11,7 @@ import pytest
 from engine.api.context import Context
 from engine.api.public_forms import DIFFICULTY
 from engine.apps.public_guard import solves
+from engine.auth.service import grant_role
 from tests.api.form_world import DEALS, FORMS, make_sales
 
 ADMIN = "/api/v1/apps/sales/public-forms"
@@ -194,3 +195,16 @@ async def test_f1_fixed_values_are_set_on_every_submission(client, anon, admin) 
     r = await client.post(ADMIN, json=bad)
     assert r.status_code == 422
     assert {e["path"] for e in r.json()["errors"]} == {"/fixed/name", "/fixed/status", "/fixed/nope", "/fixed/discount"}
+
+
+async def test_f1_only_those_who_manage_the_entity_publish(client, admin, ctx: Context) -> None:
+    pub = await publish(client, admin)
+    async with ctx.db.write() as conn:
+        uid = await ctx.auth.create_user(conn, "rep@example.com", "Rep")
+        await grant_role(conn, uid, "member")
+        token, _ = await ctx.auth.create_token(conn, uid)
+    rep = {"Authorization": f"Bearer {token}"}
+    assert (await client.post(ADMIN, json={"form": "deal_web", "owner": uid}, headers=rep)).status_code == 403
+    assert (await client.put(f"{ADMIN}/{pub['id']}", json={"form": "deal_web", "owner": uid}, headers=rep)).status_code == 403
+    assert (await client.get(f"{ADMIN}/{pub['id']}", headers=rep)).status_code == 403
+    assert (await client.get(ADMIN, headers=rep)).json()["items"] == []
