@@ -62,7 +62,8 @@ def main(only: list[str]) -> None:
                         continue
                     page.goto(BASE + path.format(**ids))
                     page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(OUT / f"{name}-{locale}-{device}.png"), full_page=device == "phone" and "#" not in path)
+                    whole = device == "phone" and "#" not in path  # a dialog (#filter, #share) is shot as seen
+                    page.screenshot(path=str(OUT / f"{name}-{locale}-{device}.png"), full_page=whole)
                 ctx.close()
         browser.close()
 
