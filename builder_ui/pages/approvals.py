@@ -1,6 +1,6 @@
-"""Approvals: the task inbox (four boxes, filters, batch approve), a task's page (the record as its node
-shows it, the actions, the flow and the timeline), the nav badge and the record page's approval panel.
-Reads go through engine.process.inbox; every action goes from the browser to the tasks API."""
+"""Approvals: the inbox (four boxes, filters, batch approve), a task's page (record, actions, flow, timeline),
+the nav badge, the record page's approval panel and My settings > Delegations. Reads go through
+engine.process; every write goes from the browser to the REST API."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from starlette.responses import HTMLResponse, Response
 
 from builder_ui.fields import display_of, field_views
 from builder_ui.i18n import text_in
+from builder_ui.nav import NavApp, apps_for
 from builder_ui.pages.records import _names, _targets
 from builder_ui.render import page
 from builder_ui.session import CurrentViewer, Viewer
 from engine.api.deps import Ctx
 from engine.api.params import IdPath
 from engine.auth.policy import scope
-from engine.process import inbox
+from engine.process import delegation, inbox
 from engine.process.tables import instances
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,7 @@ async def task_page(request: Request, task_id: IdPath, c: Ctx, viewer: CurrentVi
         names = await _names(conn, [record], users)
     editable, required = set(detail["editable"]), set(detail["required"])
     shown = [
-        replace(f, writable=k in editable, required=f.required or k in required)
+        replace(f, writable=k in editable and not _generated(e, k), required=f.required or k in required)
         for k, f in fvs.items() if k in record and k not in inbox.DETAIL_SYSTEM_KEYS and k != "id"
     ]  # fmt: skip
     current = [n["id"] for n in inst["current_nodes"]]
@@ -116,6 +117,12 @@ async def task_page(request: Request, task_id: IdPath, c: Ctx, viewer: CurrentVi
         targets=targets, names=names, display_of=display_of, flow=flow(process.definition.to_json(), detail["timeline"], current),
         node_labels={n["id"]: n.get("label") or n["id"] for n in process.definition.to_json().get("nodes", [])},
     )  # fmt: skip
+
+
+def _generated(e: Any, key: str) -> bool:
+    """A number, formula or read-only field: shown, never offered for editing (the API refuses it)."""
+    bound = e.fields.get(key)
+    return bound is None or bool(bound.type.generated or bound.type.computed or bound.cfg.read_only)
 
 
 async def _version_id(conn: Any, instance_id: int) -> int:
@@ -140,3 +147,24 @@ async def approval_panel(request: Request, app: str, entity: str, rid: IdPath, c
         request, "components/approval_panel.html", viewer=viewer, runs=runs[:5], startable=startable, locks=locks,
         fields=fvs, api=f"/api/v1/apps/{app}/{entity}/{rid}/processes",
     )  # fmt: skip
+
+
+@router.get("/me/delegations")
+async def delegations_page(request: Request, c: Ctx, viewer: CurrentViewer) -> Response:
+    """My settings > Delegations: mine (with delete), those naming me, and the form that adds one
+    (the scopes offered: every app the viewer reads and each of its published processes)."""
+    async with c.db.read() as conn:
+        listed = await delegation.list_delegations(conn, viewer.profile.id, c.clock.now())
+        scopes = [s for a in await apps_for(c, conn, viewer) for s in await _scopes(c, conn, a, viewer.locale)]
+    return page(
+        request, "pages/delegations.html", viewer=viewer, nav=None, mine=listed["items"], received=listed["received"],
+        scopes=scopes, scope_labels={f"{s['app']}/{s['process'] or ''}": s["label"] for s in scopes},
+    )  # fmt: skip
+
+
+async def _scopes(c: Any, conn: Any, app: NavApp, locale: str) -> list[dict[str, Any]]:
+    published = [p for p in await c.process_service.list(conn, app.key, None) if p.get("published_version")]
+    return [{"app": app.key, "process": None, "label": app.label}] + [
+        {"app": app.key, "process": p["key"], "label": f"{app.label} · {text_in(p.get('label'), locale, p['key'])}"}
+        for p in published
+    ]

@@ -11,6 +11,7 @@ const controllers = [
   ["#tg-task", () => import("./task.js")],
   ["#tg-inbox", () => import("./inbox.js")],
   ["#tg-approval-panel", () => import("./approval-panel.js")],
+  ["#tg-delegations", () => import("./delegations.js")],
   ["#tg-bell", () => import("./bell.js")],
   ["#tg-notifications", () => import("./notifications.js")],
   ["#tg-public-form", () => import("./public-form.js")],

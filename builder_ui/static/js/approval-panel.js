@@ -1,8 +1,11 @@
-// The record page's approval panel: submit the record to a process, or withdraw the running request.
+// The record page's approval panel: submit the record to a process, withdraw or urge the running request.
 import { api, toast } from "./api.js";
+import { urge } from "./urge.js";
 
 export function start(root) {
   root.addEventListener("click", async (event) => {
+    const nudge = event.target.closest("[data-urge]");
+    if (nudge) { urge(nudge, root.querySelector("[data-error-for=approval]"), root.dataset); return; }
     const button = event.target.closest("[data-submit-process], [data-withdraw]");
     if (!button) return;
     button.disabled = true;

@@ -2,20 +2,25 @@
 // a 422's errors land at their fields (values/x) or the comment, approve asks for a second tap.
 import { api, toast } from "./api.js";
 import { startPicker } from "./picker.js";
+import { readField } from "./record-form.js";
+import { urge } from "./urge.js";
 
-const NUMERIC = new Set(["integer", "decimal", "currency", "percent"]);
+const timeZone = () => document.body.dataset.timeZone || "UTC";
 
-function values(root) {
+// Each field the node opens, typed as the record form types it (one reader: record-form.js).
+function read(root) {
   const out = {};
   root.querySelectorAll("#tg-task-fields [data-field][data-editable]").forEach((box) => {
-    const input = box.querySelector("[name]");
-    if (!input) return;
-    const type = box.dataset.type;
-    if (type === "boolean") out[box.dataset.field] = input.checked;
-    else if (input.value === "") out[box.dataset.field] = null;
-    else out[box.dataset.field] = NUMERIC.has(type) ? Number(input.value) : input.value;
+    const value = readField(box, timeZone());
+    if (value !== undefined) out[box.dataset.field] = value;
   });
   return out;
+}
+
+// Only what the person changed: untouched fields are not rewritten (nor refused by a lock).
+function values(root, before) {
+  const now = read(root);
+  return Object.fromEntries(Object.entries(now).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k])));
 }
 
 function showErrors(root, problem, msg) {
@@ -29,7 +34,7 @@ function showErrors(root, problem, msg) {
   }
 }
 
-async function act(root, action, msg) {
+async function act(root, action, msg, before) {
   root.querySelectorAll("[data-error-for]").forEach((s) => { s.textContent = ""; });
   const comment = root.querySelector("#f-comment")?.value.trim() || null;
   const required = (root.dataset.commentRequired || "").split(",");
@@ -39,7 +44,7 @@ async function act(root, action, msg) {
     return;
   }
   const body = { action, comment };
-  const edits = values(root);
+  const edits = values(root, before);
   if (Object.keys(edits).length && ["approve", "complete", "resubmit"].includes(action)) body.values = edits;
   if (action === "return") body.to = root.querySelector("#f-return-to").value;
   if (action === "transfer" || action === "add_signer") body.user = root.querySelector("input[name=user]").value || null;
@@ -52,8 +57,11 @@ async function act(root, action, msg) {
 
 export function start(root) {
   const msg = root.dataset;
+  const before = read(root);
   root.querySelectorAll(".tg-picker").forEach((p) => startPicker(p, msg));
   const mark = root.querySelector("[data-comment-mark]");
+  const nudge = root.querySelector("[data-urge]");
+  nudge?.addEventListener("click", () => urge(nudge, root.querySelector("[data-error-for=urge]"), msg));
   root.querySelectorAll("[data-act]").forEach((button) => {
     button.addEventListener("click", () => {
       if (button.hasAttribute("data-confirm-first") && !button.dataset.armed) {
@@ -62,7 +70,7 @@ export function start(root) {
         button.textContent = msg.msgConfirm;
         return;
       }
-      act(root, button.dataset.act, msg);
+      act(root, button.dataset.act, msg, before);
     });
     button.addEventListener("focus", () => {
       if (mark) mark.hidden = !(root.dataset.commentRequired || "").split(",").includes(button.dataset.act);
