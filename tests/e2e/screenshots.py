@@ -30,7 +30,11 @@ PAGES = {  # name: path (first record ids of the demo data)
     "dashboard": "/apps/crm/dashboards/sales_manager",  # the rep's own numbers: tiles load in parallel
     "lead-import": "/apps/crm/lead/import",  # the wizard's steps with a file: see docs/user-guide/web-app.md
     "lead-import-history": "/apps/crm/lead/imports",
+    "inbox": "/inbox",  # approvals: SHOT_USER=demo.manager.east@example.com shows the pending box with requests
+    "delegations": "/me/delegations",
 }
+if os.environ.get("SHOT_TASK"):  # an approval task of SHOT_USER (docs/user-guide/web-app.md, Approvals)
+    PAGES["task"] = "/tasks/" + os.environ["SHOT_TASK"]
 if os.environ.get("SHOT_PUBLIC_FORM"):  # a published public form's slug (docs/user-guide/public-forms.md)
     PAGES["public-form"] = "/f/" + os.environ["SHOT_PUBLIC_FORM"]
 WIDTHS = {"desktop": 1280, "phone": 375}
