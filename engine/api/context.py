@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from engine.apps.forms import FormService
-from engine.apps.lines import LineItems, record_form_lines
 from engine.apps.form_rules import FormRules
 from engine.apps.forms import FormService
+from engine.apps.lines import LineItems, record_form_lines
 from engine.apps.public_forms import PublicForms
 from engine.apps.public_guard import RateLimit
 from engine.apps.service import PackageService
