@@ -3,15 +3,20 @@ language, labels of user-authored definitions, dates in the viewer's time zone, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.numbers import NumberPattern, format_currency, format_decimal, parse_pattern
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -77,4 +82,104 @@ def page(
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
-env.globals.update(number=number, money=money, local_datetime=local_datetime)
+# How a value looks, one formatter per field type: the display macro (components/fields.html) calls `show`;
+# a list page picks each column's formatter once (`cell`) instead of dispatching per cell.
+EMPTY = Markup('<span class="tg-muted">—</span>')
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A column's field and what formatting its values needs: the display macro's `ctx`, locale and gettext."""
+
+    f: Any
+    ctx: Any
+    locale: str
+    _: Any
+
+    def get(self, key: str) -> Any:
+        return self.ctx.get(key) if isinstance(self.ctx, dict) else getattr(self.ctx, key, None)
+
+
+def swatch(color: Any) -> Markup:
+    if color:
+        circle = Markup('<circle cx="4" cy="4" r="4" fill="{}"></circle>').format(color)
+        return Markup('<svg class="tg-dot-svg" width="8" height="8" aria-hidden="true">{}</svg>').format(circle)
+    return Markup('<span class="tg-dot" aria-hidden="true"></span>')
+
+
+def tag(f: Any, key: Any) -> Markup:
+    o = f.option(key)
+    return Markup('<span class="tg-tag">{}{}</span>').format(swatch(o.color if o else None), o.label if o else key)
+
+
+def _relation(c: Cell, v: Any) -> Markup:
+    target = (c.get("targets") or {}).get(c.f.key)
+    rid = v.get("id", "") if isinstance(v, dict) else v
+    if not target:
+        return Markup("#{}").format(rid)
+    return Markup('<a href="/apps/{}/{}/{}">{}</a>').format(target.app, target.key, rid, c.get("display_of")(v, target))
+
+
+def _url(c: Cell, v: Any) -> Markup:
+    if v.startswith("https://") or v.startswith("http://"):
+        return Markup('<a href="{0}" rel="noopener noreferrer" target="_blank">{0}</a>').format(v)
+    return escape(v)
+
+
+def _file(file: dict[str, Any]) -> Markup:
+    url, name = file.get("url", ""), file.get("name", "")
+    if file.get("is_image"):
+        link = Markup('<a class="tg-thumb-link" href="{0}" target="_blank" rel="noopener" title="{1}">').format(url, name)
+        img = Markup('<img class="tg-thumb" src="{}" alt="{}" loading="lazy"></a>').format(file.get("thumbnail_url", ""), name)
+        return link + img
+    clip = env.get_template("components/icon.html").module.icon("paper-clip", "tg-icon tg-icon-sm")  # type: ignore[attr-defined]
+    return Markup('<a class="tg-tag" href="{}">{}{}</a>').format(url, clip, name)
+
+
+def _chips(parts: Any) -> Markup:
+    return Markup('<span class="tg-chips">{}</span>').format(Markup("").join(parts))
+
+
+def _json(v: Any) -> Markup:
+    dumps = env.policies["json.dumps_function"]
+    return Markup("<code>{}</code>").format(htmlsafe_json_dumps(v, dumps=dumps, **env.policies["json.dumps_kwargs"]))
+
+
+Format = Callable[[Cell, Any], Any]
+FORMATS: dict[str, Format] = {
+    "select": lambda c, v: tag(c.f, v),
+    "multi_select": lambda c, v: _chips(tag(c.f, k) for k in v),
+    "boolean": lambda c, v: c._("Yes") if v else c._("No"),
+    "currency": lambda c, v: money(v, c.f.cfg.currency, c.locale),
+    "percent": lambda c, v: number(v, c.locale) + "%",
+    "formula": lambda c, v: number(v, c.locale, c.f.cfg.scale) if isinstance(v, Number) else v,
+    "integer": lambda c, v: number(v, c.locale, 0),
+    "decimal": lambda c, v: number(v, c.locale, c.f.cfg.scale),
+    "datetime": lambda c, v: local_datetime(v, c.get("tz")),
+    "relation": _relation,
+    "user": lambda c, v: (c.get("names") or {}).get(v, f"#{v}"),
+    "email": lambda c, v: Markup('<a href="mailto:{0}">{0}</a>').format(v),
+    "url": _url,
+    "phone": lambda c, v: Markup('<a href="tel:{0}">{0}</a>').format(v),
+    "attachment": lambda c, v: _chips(_file(file) for file in v if isinstance(file, dict)),
+    "json": lambda c, v: _json(v),
+}
+
+
+def cell(f: Any, ctx: Any, locale: str, _: Any) -> Callable[[Any], Markup]:
+    """The formatter of one field's values (HTML, escaped), chosen once: a list page calls it per row."""
+    c, fmt = Cell(f, ctx, locale, _), FORMATS.get(f.type)
+
+    def one(value: Any) -> Markup:
+        if value is None or value == "" or value == []:
+            return EMPTY
+        return escape(fmt(c, value) if fmt else value)
+
+    return one
+
+
+def show(f: Any, value: Any, ctx: Any, locale: str, _: Any) -> Markup:
+    return cell(f, ctx, locale, _)(value)
+
+
+env.globals.update(number=number, money=money, local_datetime=local_datetime, cell=cell, show=show, swatch_html=swatch)
