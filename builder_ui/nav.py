@@ -56,15 +56,22 @@ async def apps_for(c: Context, conn: AsyncConnection, viewer: Viewer) -> list[Na
     return out
 
 
-async def app_for(c: Context, conn: AsyncConnection, viewer: Viewer, key: str) -> NavApp:
-    nav = _app(viewer, await c.schema.get_app(conn, key), await c.store.list(conn, key))
-    return replace(nav, dashboards=tuple(await dashboards_for(c, conn, viewer, key)))
+async def app_for(
+    c: Context, conn: AsyncConnection, viewer: Viewer, key: str, entities: list[CompiledEntity] | None = None
+) -> NavApp:
+    """`entities`: the app's (`EntityStore.list`), when the page has read them already."""
+    entities = await c.store.list(conn, key) if entities is None else entities
+    nav = _app(viewer, await c.schema.get_app(conn, key), entities)
+    return replace(nav, dashboards=tuple(await dashboards_for(c, conn, viewer, key, entities)))
 
 
-async def dashboards_for(c: Context, conn: AsyncConnection, viewer: Viewer, app: str) -> list[NavEntity]:
+async def dashboards_for(
+    c: Context, conn: AsyncConnection, viewer: Viewer, app: str, entities: list[CompiledEntity] | None = None
+) -> list[NavEntity]:
     """The app's dashboards the viewer may open: those showing a chart on an entity they may read (as the
     dashboards API lists them)."""
-    readable_keys = {e.key for e in readable(viewer, await c.store.list(conn, app))}
+    entities = await c.store.list(conn, app) if entities is None else entities
+    readable_keys = {e.key for e in readable(viewer, entities)}
     out = []
     for row in await DashboardService(c.clock).list(conn, app):
         sources = set((await chart_sources(conn, app, {t["chart"] for t in row.definition["tiles"]})).values())

@@ -42,12 +42,15 @@ async def _names(conn: AsyncConnection, records: list[dict[str, Any]], keys: lis
     return await user_names(conn, {i for i in ids if isinstance(i, int)})
 
 
-async def _targets(c: Context, conn: AsyncConnection, e: CompiledEntity) -> dict[str, CompiledEntity]:
-    """The entity behind each relation field, for display names."""
+async def _targets(
+    c: Context, conn: AsyncConnection, e: CompiledEntity, known: list[CompiledEntity] | None = None
+) -> dict[str, CompiledEntity]:
+    """The entity behind each relation field, for display names; `known`: entities the page has read already."""
+    have = {(k.app, k.key): k for k in known or ()}
     out = {}
     for f in e.relations():
         app, key = e.relation_target(f)
-        if (target := await c.store.get_or_none(conn, app, key)) is not None:
+        if (target := have.get((app, key)) or await c.store.get_or_none(conn, app, key)) is not None:
             out[f.key] = target
     return out
 
@@ -105,8 +108,9 @@ async def list_page(
         except (ValidationFailed, BadRequest) as exc:  # a hand-edited URL: show the list's error, not a crash
             result, problem = {"items": [], "next_cursor": None, "total": 0}, exc
         names = await _names(conn, result["items"], [k for k in shown if fvs[k].type == "user"] + ["owner"])
-        nav = await app_for(c, conn, viewer, app)
-        targets = await _targets(c, conn, e)
+        entities = await c.store.list(conn, app)  # read once: the navigation and the relation targets
+        nav = await app_for(c, conn, viewer, app, entities)
+        targets = await _targets(c, conn, e, entities)
         may = rights(viewer.access, e)
         roles = await _roles(conn, viewer) if may.manage else []  # in this transaction: one round trip less
     template = "components/list_table.html" if request.headers.get("hx-target") == "tg-list" else "pages/list.html"
