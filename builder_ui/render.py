@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 from numbers import Number
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.numbers import NumberPattern, format_currency, format_decimal, parse_pattern
+from babel.numbers import NumberPattern, format_currency, format_decimal, get_currency_precision, parse_pattern
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
@@ -39,6 +39,19 @@ def _pattern(scale: int) -> NumberPattern:
     return parse_pattern("#,##0" + ("." + "0" * scale if scale else ""))
 
 
+def _grouped(d: Decimal, scale: int | None) -> str:
+    """What babel's `#,##0.00` (or default `#,##0.###`) gives where the locale groups by three with "," and
+    writes "." (both of ours; tests compare the two): half-even rounding, then Python's own grouping."""
+    if scale is not None:
+        return f"{d.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN):,.{scale}f}"
+    text = f"{d.quantize(Decimal('0.001'), rounding=ROUND_HALF_EVEN):,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# A list page formats hundreds of numbers: babel's general formatter costs ~5x the plain one.
+PLAIN = frozenset(k for k, loc in BABEL_LOCALES.items() if format_decimal(Decimal("1234567.891"), locale=loc) == "1,234,567.891")
+
+
 def number(value: Any, locale: str, scale: int | None = None) -> str:
     if value is None or value == "":
         return ""
@@ -46,13 +59,33 @@ def number(value: Any, locale: str, scale: int | None = None) -> str:
         d = Decimal(str(value))
     except InvalidOperation:
         return str(value)
+    if locale in PLAIN and d.is_finite():
+        try:
+            return _grouped(d, scale)
+        except InvalidOperation:  # more digits than the decimal context holds: babel's way
+            pass
     return format_decimal(d, format=None if scale is None else _pattern(scale), locale=BABEL_LOCALES[locale])
+
+
+@lru_cache(maxsize=64)
+def _money_shape(currency: str, locale: str) -> tuple[str, str, int] | None:
+    """(prefix, negative prefix, digits) when babel writes this currency as a symbol before the plain number."""
+    loc, digits = BABEL_LOCALES[locale], get_currency_precision(currency)
+    one, minus = (format_currency(Decimal(v), currency, locale=loc) for v in ("1000", "-1000"))
+    body = _grouped(Decimal("1000"), digits)
+    if locale not in PLAIN or not one.endswith(body) or not minus.endswith(body):
+        return None
+    return one[: -len(body)], minus[: -len(body)], digits
 
 
 def money(value: Any, currency: str, locale: str) -> str:
     if value is None or value == "":
         return ""
-    return format_currency(Decimal(str(value)), currency, locale=BABEL_LOCALES[locale])
+    d, shape = Decimal(str(value)), _money_shape(currency, locale)
+    if shape is None or not d.is_finite():
+        return format_currency(d, currency, locale=BABEL_LOCALES[locale])
+    body = _grouped(abs(d), shape[2])
+    return (shape[1] if d.is_signed() else shape[0]) + body
 
 
 def local_datetime(value: Any, tz: Any, with_time: bool = True) -> str:

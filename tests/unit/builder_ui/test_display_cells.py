@@ -1,16 +1,20 @@
 """How a value looks, per field type: the display macro and a list page's per-column formatter (`render.cell`)
-give the same HTML, escape what users typed, and show an empty value as a muted dash."""
+give the same HTML, escape what users typed, and show an empty value as a muted dash; numbers and money by
+the plain formatter read exactly as babel writes them."""
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.numbers import format_currency, format_decimal
 
 from builder_ui.fields import FieldView, Option, display_of
 from builder_ui.i18n import gettext
-from builder_ui.render import cell, env
+from builder_ui.render import BABEL, cell, env, money, number
 
 HOSTILE = '<script>alert("x")</script>&'
 ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;"
@@ -58,3 +62,27 @@ def test_the_display_macro_and_a_list_column_show_a_value_alike(f, value, expect
     _ = gettext("zh-CN")
     assert MACRO.render(f=f, value=value, ctx=CTX, locale="zh-CN", _=_) == expected
     assert str(cell(f, CTX, "zh-CN", _)(value)) == expected
+
+
+SAMPLES = ["0", "-0", "0.0005", "0.0015", "-0.001", "-0.005", "1e3", "1E-7", "99999999999.999", "-1234567.125", "2.5", "-2.5"]
+SAMPLES += [str(random.Random(13).uniform(-1e9, 1e9) * k) for k in (1, 1e-4, 1e-8)]
+SAMPLES += [f"{n / 10**e}" for n, e in zip(random.Random(5).sample(range(-(10**12), 10**12), 300), range(300))]
+
+
+def outcome(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except ArithmeticError as exc:  # babel fails on some (NaN, past the decimal context): so must the page
+        return type(exc)
+
+
+@pytest.mark.parametrize("locale", sorted(BABEL))
+def test_the_plain_number_formatter_writes_what_babel_writes(locale):
+    for value in [*SAMPLES, "NaN", "Infinity", "1e40", "123456789012345678901234567890.5"]:
+        for scale in (None, 0, 1, 2, 4):
+            pattern = None if scale is None else "#,##0" + ("." + "0" * scale if scale else "")
+            babel = outcome(format_decimal, Decimal(value), format=pattern, locale=BABEL[locale])
+            assert outcome(number, value, locale, scale) == babel, (value, scale)
+        for currency in ("CNY", "USD", "JPY", "EUR"):
+            babel = outcome(format_currency, Decimal(value), currency, locale=BABEL[locale])
+            assert outcome(money, value, currency, locale) == babel, (value, currency)
