@@ -50,4 +50,3 @@ def test_r1_key_lead_notice_rises_on_the_bell_and_opens_the_lead(browser, base_u
     item = page.locator(".tg-notice", has_text="重点线索 E2E 一号").first
     assert "tg-unread" not in (item.get_attribute("class") or "")  # opening it marked it read
     page.context.close()
-
