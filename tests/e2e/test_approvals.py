@@ -26,8 +26,10 @@ def _quote(page, base_url: str) -> int:
 
 def _submit(page, base_url: str, qid: int) -> None:
     page.goto(f"{base_url}/apps/crm/quote/{qid}")
+    # The panel arrives by htmx and its module loads after it: click once its controller is wired.
+    page.wait_for_selector("#tg-approval-panel[data-ready]", timeout=20_000)
     page.locator("[data-submit-process]").click(timeout=20_000)
-    page.wait_for_selector("[data-approval-state]", timeout=20_000)
+    page.wait_for_selector("#tg-approval-panel[data-ready] [data-approval-state]", timeout=20_000)
 
 
 def test_p2_the_rep_submits_and_the_manager_approves_from_the_inbox(browser, base_url):
