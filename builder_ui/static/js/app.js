@@ -24,7 +24,8 @@ function start(root) {
     root.querySelectorAll(selector).forEach((el) => {
       if (el.dataset.started) return;
       el.dataset.started = "1";
-      load().then((m) => { m.start(el); el.dataset.ready = "1"; });  // tests wait for data-ready
+      // data-ready once the controller has started (a controller may return a promise): tests wait for it.
+      load().then((m) => m.start(el)).then(() => { el.dataset.ready = "1"; });
     });
   }
 }

@@ -78,7 +78,7 @@ class RecordForm {
     this.form.querySelector("[data-action=reload]")?.addEventListener("click", () => location.reload());
     this.form.querySelector("[data-action=keep-mine]")?.addEventListener("click", () => this.save(true));
     this.form.querySelector("[data-action=delete]")?.addEventListener("click", (e) => this.remove(e.currentTarget));
-    this.rules();
+    return Promise.all([this.rules(), this.gridsReady]);  // ready once the rules have shown or hidden fields
   }
 
   values(all = false) {
@@ -93,7 +93,7 @@ class RecordForm {
   }
 
   rules() {
-    applyRules(this.form, this.values(true), { userId: Number(this.msg.userId), timeZone: this.timeZone });
+    return applyRules(this.form, this.values(true), { userId: Number(this.msg.userId), timeZone: this.timeZone });
   }
 
   changed() {
@@ -223,7 +223,7 @@ class RecordForm {
 }
 
 export function start(form) {
-  new RecordForm(form).start();
   const note = sessionStorage.getItem("tg-toast");
   if (note) { sessionStorage.removeItem("tg-toast"); toast(note); }
+  return new RecordForm(form).start();
 }
