@@ -54,6 +54,7 @@ def test_a_quote_is_saved_with_three_lines_in_one_save_and_shows_its_recomputed_
     opportunity = _first(page, base_url, "opportunity")["id"]
     product = _first(page, base_url, "product")["name"]
     page.goto(f"{base_url}/apps/crm/quote/new?opportunity={opportunity}")
+    page.wait_for_selector("#tg-record[data-ready]")  # the grid and widgets are wired
     _line(page, "n0", product, "2", "100")  # the new form opens with one empty line
     page.click("[data-action=add-line]")
     _line(page, "n1", product, "1", "50")
@@ -81,6 +82,7 @@ def test_a_bad_line_is_shown_at_its_row_and_nothing_is_saved(browser, base_url):
     product = _first(page, base_url, "product")["name"]
     before = _quotes_of(page, base_url, opportunity)
     page.goto(f"{base_url}/apps/crm/quote/new?opportunity={opportunity}")
+    page.wait_for_selector("#tg-record[data-ready]")  # the grid and widgets are wired
     _line(page, "n0", product, "1", "100")
     page.click("[data-action=add-line]")
     _line(page, "n1", product, "-2", "100")
@@ -110,6 +112,7 @@ def test_an_edit_removes_one_line_and_changes_another(browser, base_url):
     assert r.status == 201, r.text()
     rid, ids = r.json()["id"], [x["id"] for x in r.json()["lines"]]
     page.goto(f"{base_url}/apps/crm/quote/{rid}?edit=1")
+    page.wait_for_selector("#tg-record[data-ready]")  # the grid and widgets are wired
     rows = page.locator("[data-lines-grid] [data-line]")
     assert rows.count() == 3
     rows.nth(1).locator("[data-action=remove-line]").click()
@@ -129,6 +132,7 @@ def test_an_image_is_attached_to_an_opportunity_and_its_thumbnail_shown(browser,
     page = sign_in(browser, base_url, REP)
     rid = _first(page, base_url, "opportunity")["id"]
     page.goto(f"{base_url}/apps/crm/opportunity/{rid}?edit=1")
+    page.wait_for_selector("#tg-record[data-ready]")  # the grid and widgets are wired
     field = page.locator("[data-field=needs_analysis]")
     assert "20 MB" in page.locator("#f-needs_analysis-limits").inner_text()  # the field's limits as help
     page.set_input_files("#f-needs_analysis", _png(f"名片{XSS}.png"))
@@ -151,6 +155,7 @@ def test_an_oversized_or_wrong_type_file_is_refused_at_the_field(browser, base_u
     page = sign_in(browser, base_url, REP, locale="en")
     rid = _first(page, base_url, "opportunity")["id"]
     page.goto(f"{base_url}/apps/crm/opportunity/{rid}?edit=1")
+    page.wait_for_selector("#tg-record[data-ready]")  # the grid and widgets are wired
     field = page.locator("[data-field=needs_analysis]")
     slot = field.locator("[data-error-for=needs_analysis]")
     kept = field.locator(".tg-file").count()  # files already on the record (an earlier test attached one)
@@ -171,6 +176,7 @@ def test_line_grids_and_attachments_fit_a_phone(browser, base_url):
     page = sign_in(browser, base_url, REP, width=375)
     opportunity = _first(page, base_url, "opportunity")["id"]
     page.goto(f"{base_url}/apps/crm/quote/new?opportunity={opportunity}")
+    page.wait_for_selector("#tg-record[data-ready]")  # the grid and widgets are wired
     page.locator("[data-line]").first.wait_for()
     page.click("[data-action=add-line]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
