@@ -1,4 +1,4 @@
-"""Browser fixtures: a session-wide Chromium, and a fresh context (cookies, locale) per test."""
+"""Browser fixtures: a Chromium per test module, and a fresh context (cookies, locale) per test."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from tests.e2e.browser import FLAGS, chromium_path
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API leaves its event loop marked as running in this thread
+    # until it stops, and every later asyncio.run() (the engine tests after tests/e2e) would fail.
     path = chromium_path()
     if path is None:
         pytest.fail("Chromium is not installed: .ci/run installs Debian's chromium (apt-get install chromium)")
