@@ -1,4 +1,4 @@
-"""The UI's two languages: Babel catalogs (builder_ui/i18n/<locale>.po, English source strings), the
+"""The UI's two languages: Babel catalogs (builder_ui/i18n/<locale>/*.po, one per area, English source strings), the
 language a request is served in, and user-authored labels ({"zh-CN": .., "en": ..}) in the viewer's language."""
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ CATALOGS = Path(__file__).parent / "i18n"
 
 @cache
 def _messages(locale: str) -> dict[str, str]:
-    path = CATALOGS / f"{locale.replace('-', '_')}.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as f:
-        catalog = read_po(f, locale=locale.replace("-", "_"))
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string}
+    # One catalog per area (app.po for the generated app, builder_*.po for the designers) so that work on
+    # two areas never edits the same file; a string defined twice must mean the same (a test checks).
+    messages: dict[str, str] = {}
+    for path in sorted((CATALOGS / locale.replace("-", "_")).glob("*.po")):
+        with path.open("rb") as f:
+            catalog = read_po(f, locale=locale.replace("-", "_"))
+        messages.update((str(m.id), str(m.string)) for m in catalog if m.id and m.string)
+    return messages
 
 
 def gettext(locale: str) -> Callable[..., str]:
