@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from builder_ui.builder.access import may_build_anything
 from builder_ui.i18n import gettext, text_in
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -215,4 +216,5 @@ def show(f: Any, value: Any, ctx: Any, locale: str, _: Any) -> Markup:
     return cell(f, ctx, locale, _)(value)
 
 
+env.globals.update(may_build=may_build_anything)
 env.globals.update(number=number, money=money, local_datetime=local_datetime, cell=cell, show=show, swatch_html=swatch)
