@@ -103,6 +103,8 @@ async def task_page(request: Request, task_id: IdPath, c: Ctx, viewer: CurrentVi
         process = await c.processes.compiled(conn, await _version_id(conn, inst["id"]))
         targets = await _targets(c, conn, e)
         record = detail["record"] or {}
+        # Linked records by their display value, as far as the viewer may read them (else their id).
+        await c.reader.expand_relations(conn, viewer.access, e, [record], [f.key for f in e.relations() if f.key in record])
         fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
         users = [k for k, f in fvs.items() if f.type == "user"]
         names = await _names(conn, [record], users)

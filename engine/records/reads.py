@@ -45,7 +45,7 @@ class RecordReader:
         if row is None:
             raise NotFound(f"{entity.key} record {rid} not found")
         record = record_json(entity, row, fields, s.hidden)
-        await self._expand(conn, access, entity, [record], expand or [])
+        await self.expand_relations(conn, access, entity, [record], expand or [])
         for step in self.after_read:
             await step(conn, entity, [record])
         return record
@@ -60,7 +60,7 @@ class RecordReader:
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         items = [record_json(entity, r, q.fields, s.hidden) for r in rows]
-        await self._expand(conn, access, entity, items, q.expand)
+        await self.expand_relations(conn, access, entity, items, q.expand)
         for step in self.after_read:
             await step(conn, entity, items)
         page: dict[str, Any] = {"items": items, "next_cursor": None}
@@ -71,7 +71,7 @@ class RecordReader:
             page["total"] = (await conn.execute(scoped(count_select(entity, q, binned=binned), s))).scalar_one()
         return page
 
-    async def _expand(
+    async def expand_relations(
         self, conn: AsyncConnection, access: Access, entity: CompiledEntity, records: list[dict[str, Any]], keys: list[str]
     ) -> None:
         """Replace relation ids with the target records the caller may read (one query per relation);

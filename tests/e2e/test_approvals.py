@@ -3,6 +3,8 @@ approves it from the inbox in a second session, the rep sees it approved; return
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
@@ -43,6 +45,10 @@ def test_p2_the_rep_submits_and_the_manager_approves_from_the_inbox(browser, bas
     manager.locator(".tg-inbox-title").first.click()
     manager.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
     assert manager.locator(".tg-flow-node.current").count() == 1
+    # Linked records by their name, not "#4": the quote's account and opportunity fields.
+    linked = manager.locator("#tg-task-fields [data-field=account], #tg-task-fields [data-field=opportunity]")
+    expect(linked).to_have_count(2)
+    assert not any(re.search(r"#\d+", text) for text in linked.all_inner_texts())
     reject = manager.locator("[data-act=reject]")
     reject.click()  # the node wants a comment for a rejection: refused in the page, nothing sent
     assert manager.locator("[data-error-for=comment]").inner_text() != ""
