@@ -124,3 +124,51 @@ def test_urge_once_an_hour_and_a_delegate_acts_on_behalf_at_375px(browser, base_
     expect(manager.locator("[data-delegation]")).to_have_count(0, timeout=20_000)
     for page in (rep, west, manager):
         page.context.close()
+
+
+def _task_of(page, base_url: str, qid: int) -> int:
+    """The viewer's pending task on quote `qid` (the inbox API, as the inbox page lists it)."""
+    items = page.request.get(f"{base_url}/api/v1/me/tasks?box=pending&limit=100").json()["items"]
+    return next(t["id"] for t in items if t["entity"] == "quote" and t["record_id"] == qid)
+
+
+def _pick_colleague(page, email: str) -> None:
+    page.fill("#f-user", email.split("@")[0])
+    page.locator("#f-user-list li", has_text=email).click(timeout=20_000)
+
+
+def test_transfer_then_add_a_signer_after_me(browser, base_url):
+    rep = sign_in(browser, base_url, REP, locale="en")
+    qid = _quote(rep, base_url)
+    _submit(rep, base_url, qid)
+    east = sign_in(browser, base_url, MANAGER, locale="en")
+    east.goto(f"{base_url}/tasks/{_task_of(east, base_url, qid)}")
+    east.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
+    _pick_colleague(east, "demo.manager.west@example.com")
+    east.fill("#f-comment", "I am at a customer all week")
+    east.locator("[data-act=transfer]").click()
+    east.wait_for_selector("[data-task-state]:has-text('transferred')", timeout=20_000)
+    west = sign_in(browser, base_url, "demo.manager.west@example.com", locale="zh-CN")
+    west.goto(f"{base_url}/tasks/{_task_of(west, base_url, qid)}")  # the task is the west manager's now
+    west.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
+    expect(west.locator(".tg-history")).to_contain_text("I am at a customer all week")
+    _pick_colleague(west, "demo.director@example.com")
+    west.select_option("#f-placement", "after")
+    west.locator("[data-act=add_signer]").click()
+    expect(west.locator(".tg-history")).to_contain_text("已加签", timeout=20_000)  # the page reloaded after the action
+    west.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
+    approve = west.locator("[data-act=approve]")
+    approve.click()
+    approve.click()  # the first tap arms, the second approves
+    west.wait_for_selector("[data-task-state]:has-text('同意')", timeout=20_000)
+    director = sign_in(browser, base_url, "demo.director@example.com", locale="en")
+    director.goto(f"{base_url}/tasks/{_task_of(director, base_url, qid)}")  # asked after the west manager
+    director.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
+    approve = director.locator("[data-act=approve]")
+    approve.click()
+    approve.click()
+    director.wait_for_selector("[data-task-state]:has-text('approved')", timeout=20_000)
+    rep.goto(f"{base_url}/apps/crm/quote/{qid}")
+    rep.wait_for_selector("[data-approval-state]:has-text('approved')", timeout=20_000)
+    for page in (rep, east, west, director):
+        page.context.close()
