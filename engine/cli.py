@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from engine.core.clock import Clock
 from engine.core.settings import get_settings
 
 app = typer.Typer(help="Tangram: a metadata-driven no-code app-builder engine.", no_args_is_help=True, add_completion=False)
 
 
-def _context():  # type: ignore[no-untyped-def]
+def _context(clock: Clock | None = None):  # type: ignore[no-untyped-def]
     from engine.api.context import Context
     from engine.core.db import Database
 
     settings = get_settings()
-    return Context(settings=settings, db=Database(settings.database_url))
+    db = Database(settings.database_url)
+    return Context(settings=settings, db=db) if clock is None else Context(settings=settings, db=db, clock=clock)
 
 
 @app.command()
@@ -54,20 +57,33 @@ def worker(
     ] = 300,
     batch: Annotated[int, typer.Option(min=1, max=1000, help="Jobs claimed at a time")] = 10,
     poll_seconds: Annotated[float, typer.Option(min=0.01, help="Pause between looks when nothing is due")] = 1.0,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+            help="With --once: run what is due at this moment (UTC unless it names its offset), as if it were now: "
+            "a drill of deadlines, reminders and escalations",
+        ),
+    ] = None,
 ) -> None:
     """Run background jobs until SIGTERM or SIGINT (the job in hand finishes first). Several worker
     processes may run against one PostgreSQL database."""
     import logging
     import signal
-    from datetime import timedelta
+    from datetime import UTC, timedelta
 
+    from engine.core.clock import FrozenClock
     from engine.jobs.worker import Worker
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tangram").setLevel(logging.INFO)  # ours at INFO; libraries only when they warn
 
+    if as_of is not None and not once:
+        raise typer.BadParameter("--as-of runs the jobs due at that moment once: add --once", param_hint="--as-of")
+
     async def go() -> None:
-        c = _context()
+        c = _context() if as_of is None else _context(FrozenClock(as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)))
         lease = timedelta(seconds=lease_seconds)
         workers = [
             Worker(c.db, c.clock, c.job_handlers, batch=batch, lease=lease, poll_seconds=poll_seconds) for _ in range(concurrency)

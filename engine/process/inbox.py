@@ -201,7 +201,7 @@ def _inbox_item(row: Any, version: dict[str, Any], displays: dict[tuple[str, str
         "app": row.app, "entity": row.entity, "record_id": row.record_id,
         "record_display": displays.get((row.app, row.entity, row.record_id)),
         "created_at": iso(row.created_at), "due_at": iso(row.due_at), "overdue": overdue(row, now), "state": row.state,
-        "decision": row.decision, "acted_at": iso(row.acted_at),
+        "escalated": bool(row.escalated), "decision": row.decision, "acted_at": iso(row.acted_at),
     }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -24,8 +25,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+ENVIRONMENTS: dict[str, dict[str, str]] = {}  # base URL -> the environment its server runs with
+
+
 def _tangram(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "engine", *args], env=env, check=True, capture_output=True)
+
+
+def run_due_jobs(base: str, as_of: datetime) -> None:
+    """`tangram worker --once --as-of`: the jobs due at `as_of` run against that server's database now
+    (deadlines, reminders, escalations on an injected clock; the server itself keeps the real one)."""
+    _tangram(ENVIRONMENTS[base], "worker", "--once", "--as-of", as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"))
 
 
 @contextmanager
@@ -55,6 +65,7 @@ def crm_server(workdir: Path) -> Iterator[str]:
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
+    ENVIRONMENTS[base] = env
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -4,10 +4,12 @@ approves it from the inbox in a second session, the rep sees it approved; return
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.server import ADMIN, run_due_jobs
 
 REP = "demo.rep1@example.com"
 MANAGER = "demo.manager.east@example.com"
@@ -171,4 +173,35 @@ def test_transfer_then_add_a_signer_after_me(browser, base_url):
     rep.goto(f"{base_url}/apps/crm/quote/{qid}")
     rep.wait_for_selector("[data-approval-state]:has-text('approved')", timeout=20_000)
     for page in (rep, east, west, director):
+        page.context.close()
+
+
+def test_p4_an_unaccepted_ticket_is_escalated_to_the_engineers_manager_on_an_injected_clock(browser, base_url):
+    admin = sign_in(browser, base_url, ADMIN[0], locale="en", password=ADMIN[1])
+    account = admin.request.get(f"{base_url}{API}/account?limit=1").json()["items"][0]["id"]
+    ticket = {"subject": "设备频繁宕机 E2E", "account": account, "type": "complaint", "channel": "phone"}
+    csrf = admin.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+    created = admin.request.post(f"{base_url}{API}/ticket", data=ticket, headers={"X-CSRF-Token": csrf})
+    assert created.status == 201, created.text()
+    tid = created.json()["id"]
+    engineer = sign_in(browser, base_url, "demo.engineer2@example.com", locale="en")
+    for _ in range(60):  # P4 starts through the job queue: the acceptance task reaches the engineers
+        tasks = engineer.request.get(f"{base_url}/api/v1/me/tasks?box=pending&limit=100").json()["items"]
+        mine = [t for t in tasks if t["entity"] == "ticket" and t["record_id"] == tid]
+        if mine:
+            break
+        engineer.wait_for_timeout(500)
+    else:
+        raise AssertionError("the acceptance task never reached demo.engineer2")
+    run_due_jobs(base_url, datetime.now(UTC) + timedelta(hours=2, minutes=5))  # nobody accepted it within 2 h
+    lead = sign_in(browser, base_url, "demo.engineer1@example.com", locale="zh-CN", width=375)
+    lead.goto(f"{base_url}/inbox")
+    # engineer1 is asked too (a service engineer), and again as engineer2's manager: that task is marked
+    item = lead.locator(".tg-inbox-item", has_text=mine[0]["record_display"], has=lead.locator("[data-escalated]"))
+    expect(item.locator("[data-escalated]")).to_have_text("超时升级")
+    assert lead.evaluate("document.documentElement.scrollWidth") <= 375
+    item.locator(".tg-inbox-title").click()
+    lead.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
+    expect(lead.locator(".tg-history")).to_contain_text("升级")  # the timeline says who it was escalated from
+    for page in (admin, engineer, lead):
         page.context.close()
