@@ -4,7 +4,7 @@ language, labels of user-authored definitions, dates in the viewer's time zone, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
@@ -129,29 +129,51 @@ class Cell:
     ctx: Any
     locale: str
     _: Any
+    memo: dict[Any, Markup] = field(default_factory=dict)  # an option's tag, drawn once per page
 
     def get(self, key: str) -> Any:
         return self.ctx.get(key) if isinstance(self.ctx, dict) else getattr(self.ctx, key, None)
 
 
+# The formatters below build HTML by joining literal Markup with values that `join` escapes: Markup.format
+# goes through string.Formatter, which cost a tenth of a list page.
+_join = Markup("").join
+DOT = Markup('<span class="tg-dot" aria-hidden="true"></span>')
+
+
 def swatch(color: Any) -> Markup:
     if color:
-        circle = Markup('<circle cx="4" cy="4" r="4" fill="{}"></circle>').format(color)
-        return Markup('<svg class="tg-dot-svg" width="8" height="8" aria-hidden="true">{}</svg>').format(circle)
-    return Markup('<span class="tg-dot" aria-hidden="true"></span>')
+        circle = _join((Markup('<circle cx="4" cy="4" r="4" fill="'), color, Markup('"></circle>')))
+        return _join((Markup('<svg class="tg-dot-svg" width="8" height="8" aria-hidden="true">'), circle, Markup("</svg>")))
+    return DOT
 
 
 def tag(f: Any, key: Any) -> Markup:
     o = f.option(key)
-    return Markup('<span class="tg-tag">{}{}</span>').format(swatch(o.color if o else None), o.label if o else key)
+    return _join((Markup('<span class="tg-tag">'), swatch(o.color if o else None), o.label if o else key, Markup("</span>")))
+
+
+def _tag(c: Cell, key: Any) -> Markup:
+    drawn = c.memo.get(key)
+    if drawn is None:
+        drawn = c.memo[key] = tag(c.f, key)
+    return drawn
 
 
 def _relation(c: Cell, v: Any) -> Markup:
     target = (c.get("targets") or {}).get(c.f.key)
     rid = v.get("id", "") if isinstance(v, dict) else v
     if not target:
-        return Markup("#{}").format(rid)
-    return Markup('<a href="/apps/{}/{}/{}">{}</a>').format(target.app, target.key, rid, c.get("display_of")(v, target))
+        return _join(("#", rid))
+    href = f"/apps/{target.app}/{target.key}/{rid}"
+    return _join((Markup('<a href="'), href, Markup('">'), c.get("display_of")(v, target), Markup("</a>")))
+
+
+def _link(scheme: str) -> Format:
+    def link(c: Cell, v: Any) -> Markup:
+        return _join((Markup('<a href="'), scheme, v, Markup('">'), v, Markup("</a>")))
+
+    return link
 
 
 def _url(c: Cell, v: Any) -> Markup:
@@ -171,7 +193,7 @@ def _file(file: dict[str, Any]) -> Markup:
 
 
 def _chips(parts: Any) -> Markup:
-    return Markup('<span class="tg-chips">{}</span>').format(Markup("").join(parts))
+    return _join((Markup('<span class="tg-chips">'), _join(parts), Markup("</span>")))
 
 
 def _json(v: Any) -> Markup:
@@ -181,8 +203,8 @@ def _json(v: Any) -> Markup:
 
 Format = Callable[[Cell, Any], Any]
 FORMATS: dict[str, Format] = {
-    "select": lambda c, v: tag(c.f, v),
-    "multi_select": lambda c, v: _chips(tag(c.f, k) for k in v),
+    "select": _tag,
+    "multi_select": lambda c, v: _chips(_tag(c, k) for k in v),
     "boolean": lambda c, v: c._("Yes") if v else c._("No"),
     "currency": lambda c, v: money(v, c.f.cfg.currency, c.locale),
     "percent": lambda c, v: number(v, c.locale) + "%",
@@ -192,9 +214,9 @@ FORMATS: dict[str, Format] = {
     "datetime": lambda c, v: local_datetime(v, c.get("tz")),
     "relation": _relation,
     "user": lambda c, v: (c.get("names") or {}).get(v, f"#{v}"),
-    "email": lambda c, v: Markup('<a href="mailto:{0}">{0}</a>').format(v),
+    "email": _link("mailto:"),
     "url": _url,
-    "phone": lambda c, v: Markup('<a href="tel:{0}">{0}</a>').format(v),
+    "phone": _link("tel:"),
     "attachment": lambda c, v: _chips(_file(file) for file in v if isinstance(file, dict)),
     "json": lambda c, v: _json(v),
 }
@@ -216,5 +238,28 @@ def show(f: Any, value: Any, ctx: Any, locale: str, _: Any) -> Markup:
     return cell(f, ctx, locale, _)(value)
 
 
+def row_cells(columns: list[Any], ctx: Any, locale: str, _: Any, base: str) -> Callable[[dict[str, Any]], Markup]:
+    """A list row's <td>s, one Python call per row: the table loop in Jinja cost as much as the query (50 rows x
+    16 columns of tests, lookups and calls). The first column links to the record."""
+    shells = [
+        Markup('<td data-label="{}" class="{}{}">').format(f.label, "num" if f.numeric else "", " tg-first" if i == 0 else "")
+        for i, f in enumerate(columns)
+    ]
+    plan = [(f.key, shell, cell(f, ctx, locale, _)) for f, shell in zip(columns, shells, strict=True)]
+    link, close = Markup('<a class="tg-row-link" href="{}/').format(base), Markup("</td>")
+
+    def row(r: dict[str, Any]) -> Markup:
+        out: list[Any] = []
+        for i, (key, shell, fmt) in enumerate(plan):
+            value = fmt(r[key]) if key in r else ""
+            if i == 0:
+                value = _join((link, int(r["id"]), Markup('">'), value, Markup("</a>")))
+            out += (shell, value, close)
+        return _join(out)
+
+    return row
+
+
 env.globals.update(may_build=may_build_anything)
 env.globals.update(number=number, money=money, local_datetime=local_datetime, cell=cell, show=show, swatch_html=swatch)
+env.globals.update(row_cells=row_cells)
