@@ -1,6 +1,7 @@
 """Urging (催办): the submitter nudges the people a running request waits for. Each pending task
-of the instance is urged at most once an hour (URGE_EVERY); the nudge is an in-app notification
-to its assignee and an `urge` event on the timeline."""
+of the instance is urged at most once an hour (URGE_EVERY); the nudge is an in-app notification and an
+email to its assignee (the rules' `rules.email` delivery job, sent after the commit) and an `urge` event
+on the timeline."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.auth.policy import Access
 from engine.core.errors import Conflict, NotFound, TooManyRequests
 from engine.core.jsonvalues import to_utc
+from engine.jobs.queue import enqueue
+from engine.notify.names import record_name
 from engine.process.runtime import ProcessEngine, Run
 from engine.process.tables import events, tasks
 from engine.process.timeline import user_names
@@ -63,4 +66,10 @@ async def _last_urged(conn: AsyncConnection, task_ids: list[int]) -> dict[int, A
 
 async def _nudge(engine: ProcessEngine, run: Run, task: Any, comment: str | None) -> None:
     await engine.event(run, "urge", step_id=task.step_id, task_id=task.id, comment=comment, data={"assignee": task.assignee_id})
-    await engine.tell(run, [task.assignee_id], "the submitter is waiting for your decision")
+    what = "the submitter is waiting for your decision"
+    await engine.tell(run, [task.assignee_id], what)
+    now = engine.services.clock.now()
+    subject = f"{run.process.label()}: {what}"
+    text = "\n\n".join(part for part in (f"{subject}: {record_name(run.entity, run.record)}", comment) if part)
+    payload = {"user_id": task.assignee_id, "subject": subject, "text": text}
+    await enqueue(run.conn, now, "rules.email", payload, dedup_key=f"urge:{task.id}:{now.isoformat()}")

@@ -17,6 +17,8 @@ from engine.auth.tables import users as users_table
 from engine.core.clock import FrozenClock
 from engine.process.tables import process_versions, processes
 from tests.scenarios.process_world import START, ProcessWorld, process_world
+from tests.scenarios.process_world import email as email_of
+from tests.scenarios.test_notification_names import sent_mail, text_of
 from tests.scenarios.test_process_scenarios import approval, discount_process, hours, submit_quote
 
 DELEGATIONS = "/api/v1/me/delegations"
@@ -109,6 +111,10 @@ async def test_p2_the_submitter_urges_at_most_once_an_hour(pw: ProcessWorld) -> 
     assert (await pw.titles("sales_mgr"))[-1].endswith("the submitter is waiting for your decision")
     [urge] = [e for s in await timeline(pw, iid) for e in s["events"] if e["action"] == "urge"]
     assert (urge["actor"]["name"], urge["comment"]) == ("rep", "the customer waits")
+    await pw.drain()  # the email goes out after the commit, through the delivery job
+    [mail] = [m for m in sent_mail(pw.ctx) if "waiting for your decision" in m["Subject"]]
+    assert mail["To"] == email_of("sales_mgr")
+    assert "the customer waits" in text_of(mail) and ": Q 15" in text_of(mail)  # the comment, the quote by its name
 
     pw.advance(minutes=20)
     again = await pw.clients["rep"].post(url)
@@ -117,6 +123,8 @@ async def test_p2_the_submitter_urges_at_most_once_an_hour(pw: ProcessWorld) -> 
     assert len([t for t in await pw.titles("sales_mgr") if "waiting for your decision" in t]) == 1
     pw.advance(minutes=40)
     assert (await pw.clients["rep"].post(url)).status_code == 200
+    await pw.drain()
+    assert len([m for m in sent_mail(pw.ctx) if "waiting for your decision" in m["Subject"]]) == 2
 
 
 async def test_p2_urging_an_ended_request_is_a_conflict(pw: ProcessWorld) -> None:
