@@ -121,6 +121,14 @@ def test_urge_once_an_hour_and_a_delegate_acts_on_behalf_at_375px(browser, base_
     west.wait_for_selector("#tg-task[data-ready]", timeout=20_000)
     assert "代" in west.locator(".tg-meta").first.inner_text()  # 代 {name} 处理: on behalf of the east manager
     expect(west.locator(".tg-history")).to_contain_text("已催办")
+    manager.locator("[data-edit]").first.click()  # change it: the form comes back filled, the days as entered
+    expect(manager.locator("#f-ends")).to_have_value("2099-12-31")
+    expect(manager.locator("#f-delegate")).to_have_value(re.compile("."))
+    manager.fill("#f-ends", "2099-06-30")
+    manager.fill("#f-note", "Back in June")
+    manager.locator("[data-delegation-form] button[type=submit]").click()
+    expect(manager.locator("[data-delegation]")).to_have_count(1, timeout=20_000)
+    expect(manager.locator("[data-delegation]")).to_contain_text("Back in June", timeout=20_000)
     manager.once("dialog", lambda d: d.accept())
     manager.locator("[data-delete]").first.click()
     expect(manager.locator("[data-delegation]")).to_have_count(0, timeout=20_000)
