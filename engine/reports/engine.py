@@ -128,12 +128,14 @@ class Reports:
         for d in chart.dimensions:
             if d.name not in point:
                 continue
-            if "." in d.field:
-                errors.add(f"/point/{d.name}", "joined", "drill-down filters the source entity: this dimension is on a join")
+            path = _source_path(chart, d.field)
+            if path is None:
+                errors.add(f"/point/{d.name}", "joined", "drill-down filters the source entity: this dimension is on a "
+                           "join the records list cannot follow (from the other side of a relation)")  # fmt: skip
                 continue
             f = plan.source.fields.get(d.field) or SYSTEM_FIELDS.get(d.field)
             dated = f is not None and f.cfg.type == "date"
-            terms.extend(_point_terms(d, point[d.name], ZoneInfo(self.settings.tangram_timezone), dated))
+            terms.extend(_point_terms(d, path, point[d.name], ZoneInfo(self.settings.tangram_timezone), dated))
         terms.extend(self._filter_terms(chart, plan, filters))
         errors.raise_if_any("The point cannot be drilled into")
         return {"entity": chart.source, "filter": {"all": terms} if terms else None}
@@ -173,21 +175,37 @@ def _result(plan: Plan, rows: list[dict[str, Any]], truncated: bool) -> Result:
     return Result(dims, plan.measures, rows, plan.sets, previous, truncated)
 
 
-def _point_terms(d: Any, value: Any, tz: ZoneInfo, dated: bool) -> list[dict[str, Any]]:
+def _source_path(chart: ChartDefinition, field: str) -> str | None:
+    """The records-list path of a dimension's field: "acct.region" over the forward join `acct` on `account`
+    is "account.region"; None through a reverse join (the list filters the source's own rows)."""
+    alias, dot, rest = field.partition(".")
+    if not dot:
+        return field
+    join = next((j for j in chart.joins if j.alias == alias), None)
+    if join is None or join.direction != "forward":
+        return None
+    head = join.field if join.source == "source" else _source_path(chart, f"{join.source}.{join.field}")
+    return None if head is None else f"{head}.{rest}"
+
+
+def _point_terms(d: Any, path: str, value: Any, tz: ZoneInfo, dated: bool) -> list[dict[str, Any]]:
+    """`path`: the dimension's field as the records list names it (through forward joins)."""
     if value is None:
-        return [{"field": d.field, "op": "is_empty"}]
+        return [{"field": path, "op": "is_empty"}]
+    if isinstance(value, list):  # a map's province: every spelling of it ("广东", "广东省")
+        return [{"field": path, "op": "in", "value": value}]
     if d.bucket is not None:
         first = datetime.fromisoformat(str(value))
         after = _next_bucket(first, d.bucket)
         lo, hi = (first.date().isoformat(), after.date().isoformat()) if dated else (_local(first, tz), _local(after, tz))
-        return [{"field": d.field, "op": "gte", "value": lo}, {"field": d.field, "op": "lt", "value": hi}]
+        return [{"field": path, "op": "gte", "value": lo}, {"field": path, "op": "lt", "value": hi}]
     if d.bins is not None:
         lo = float(value)
         hi = _next_edge(d.bins, lo)
-        return [{"field": d.field, "op": "gte", "value": lo}] + (
-            [{"field": d.field, "op": "lt", "value": hi}] if hi is not None else []
+        return [{"field": path, "op": "gte", "value": lo}] + (
+            [{"field": path, "op": "lt", "value": hi}] if hi is not None else []
         )
-    return [{"field": d.field, "op": "eq", "value": value}]
+    return [{"field": path, "op": "eq", "value": value}]
 
 
 def _next_bucket(start: datetime, unit: str) -> datetime:

@@ -634,6 +634,27 @@ async def test_map_combines_spellings_of_a_province(crm: ReportWorld) -> None:
     assert data["unmatched"] == (["海外"] if any(a.region == "海外" for a in crm.data.accounts) else [])
 
 
+async def test_d6_a_province_on_the_map_drills_to_the_orders_of_all_its_spellings(crm: ReportWorld) -> None:
+    """D6's map groups orders by their account's province (a join): a click sends the province's raw values
+    (its `keys`), and the drill-down follows the join as a path of the records list (account.region)."""
+    chart = {"key": "order_map", "type": "map", "source": "order", "joins": [{"as": "acct", "field": "account"}],
+             "dimensions": [{"field": "acct.region", "key": "region"}],
+             "measures": [{"key": "orders", "agg": "count"}]}  # fmt: skip
+    await crm.save_chart(chart)
+    data = (await crm.query("director", chart))["data"]
+    guangdong = next(d for d in data["data"] if d["name"] == "广东")
+    assert sorted(guangdong["keys"]) == ["广东", "广东省"]
+    body = {"point": {"region": guangdong["keys"]}}
+    r = await crm.http["director"].post("/api/v1/apps/crm/charts/order_map/drill", json=body)
+    assert r.status_code == 200, r.text
+    behind = {o.id for o in crm.data.orders if o.account.region in ("广东", "广东省")}
+    assert await crm.ids("director", "order", r.json()["filter"]) == behind
+    assert len(behind) == guangdong["value"]  # exactly what the province counts
+    one = next(d for d in data["data"] if len(d["keys"]) == 1)
+    r = await crm.http["director"].post("/api/v1/apps/crm/charts/order_map/drill", json={"point": {"region": one["keys"][0]}})
+    assert len(await crm.ids("director", "order", r.json()["filter"])) == one["value"]
+
+
 async def test_too_many_groups_is_refused_unless_limited(crm: ReportWorld) -> None:
     chart = {
         "key": "huge", "type": "table", "source": "account",

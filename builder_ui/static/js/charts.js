@@ -1,5 +1,5 @@
 // One ECharts tile: the chart API's result (a JSON block beside the element) drawn on a canvas. ECharts is
-// imported here only, so only dashboard pages load it. A click on a bar, slice or stage asks to drill down.
+// imported here only, so only dashboard pages load it. A click on a bar, slice, stage or province asks to drill down.
 import * as echarts from "../vendor/echarts/echarts.esm.min.js";
 
 let chinaMap = null;
@@ -41,6 +41,10 @@ function pointOf(result, params) {
   let point = null;
   if (result.type === "funnel" && params.data && params.data.stage !== undefined) point = { [first.key]: params.data.stage };
   else if (["pie", "donut"].includes(result.type) && params.data && "key" in params.data) point = { [first.key]: params.data.key };
+  else if (result.type === "map" && params.data?.keys?.length) {
+    const keys = params.data.keys;  // every spelling of the province ("广东", "广东省")
+    point = { [first.key]: keys.length === 1 ? keys[0] : keys };
+  }
   else if (data.keys && params.dataIndex !== undefined) {
     point = { [first.key]: data.keys[params.dataIndex] };
     const split = data.series[params.seriesIndex];

@@ -271,14 +271,17 @@ def test_map_names_provinces_as_echarts_does_and_lists_the_rest() -> None:
                                         {"region": "新疆维吾尔自治区", "deals": 1}, {"region": "Atlantis", "deals": 4},
                                         {"region": None, "deals": 6}])  # fmt: skip
     assert shape(chart("map", dims=("region",), measures=("deals",)), result) == {
-        "map": "china", "data": [{"name": "广东", "value": 5}, {"name": "新疆", "value": 1}], "unmatched": ["Atlantis", None],
+        "map": "china", "unmatched": ["Atlantis", None],
+        "data": [{"name": "广东", "value": 5, "keys": ["广东省", "Guangdong"]},
+                 {"name": "新疆", "value": 1, "keys": ["新疆维吾尔自治区"]}],
     }  # fmt: skip
 
 
 def test_map_reads_a_select_fields_option_labels() -> None:
     region = ResultDim("region", "Region", "select", order=("gd", "nm"), labels={"gd": "广东", "nm": "Inner Mongolia"})
     result = Result([region], [AMOUNT], [{"region": "nm", "amount": 7}, {"region": "gd", "amount": 8}])
-    assert shape(chart("map", dims=("region",)), result)["data"] == [{"name": "广东", "value": 8}, {"name": "内蒙古", "value": 7}]
+    data = shape(chart("map", dims=("region",)), result)["data"]
+    assert data == [{"name": "广东", "value": 8, "keys": ["gd"]}, {"name": "内蒙古", "value": 7, "keys": ["nm"]}]  # option keys
 
 
 # -- pivot -----------------------------------------------------------------------------------------
