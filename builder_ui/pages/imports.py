@@ -13,7 +13,7 @@ from builder_ui.nav import app_for
 from builder_ui.render import page
 from builder_ui.session import CurrentViewer
 from engine.api.deps import Ctx
-from engine.auth.policy import scope
+from engine.auth.policy import may_manage, scope
 from engine.core.errors import Forbidden
 from engine.imports.mapping import OWNER, writable
 from engine.imports.values import OPTION_KINDS
@@ -50,7 +50,7 @@ async def import_page(request: Request, app: str, entity: str, c: Ctx, viewer: C
     return page(
         request, "pages/import.html", viewer=viewer, nav=nav, current_entity=entity, entity=e, targets=targets,
         may_update=scope(viewer.access, e, "update").allowed, base=f"/apps/{app}/{entity}",
-        api=f"/api/v1/apps/{app}/{entity}",
+        api=f"/api/v1/apps/{app}/{entity}", may_manage=may_manage(viewer.access, app, entity),
     )  # fmt: skip
 
 

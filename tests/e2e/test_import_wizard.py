@@ -7,8 +7,10 @@ import io
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.server import ADMIN
 
 REP = "demo.rep1@example.com"
 HEADER = ["客户姓名", "公司名称", "Budget (CNY)", "线索来源渠道", "邮箱"]
@@ -33,8 +35,8 @@ def workbook() -> bytes:
     return out.getvalue()
 
 
-def open_wizard(browser, base_url: str, width: int = 1280):
-    page = sign_in(browser, base_url, REP, "zh-CN", width)
+def open_wizard(browser, base_url: str, width: int = 1280, who: tuple[str, str | None] = (REP, None)):
+    page = sign_in(browser, base_url, who[0], "zh-CN", width, password=who[1])
     page.goto(f"{base_url}/apps/crm/lead")
     page.click("a[href='/apps/crm/lead/import']")
     page.wait_for_selector("#tg-import[data-ready]", timeout=WAIT)
@@ -53,6 +55,7 @@ def test_x4_import_wizard_second_sheet_value_mapping_dry_run_and_run(browser, ba
     page.click("[data-action=values]")
     page.wait_for_selector("select[data-raw='朋友推荐']", timeout=WAIT)
     assert page.locator("[data-value-groups] select").count() == 1  # 官网 and 活动 are option labels already
+    assert page.locator("[data-value-groups] [data-add-option]").count() == 0  # a rep may not change the form
     page.select_option("select[data-raw='朋友推荐']", "referral")
 
     page.click("[data-action=dry-run]")
@@ -88,4 +91,22 @@ def test_x4_import_wizard_fits_a_phone(browser, base_url):
     page.click("[data-action=values]")
     page.wait_for_selector("select[data-raw='朋友推荐']", timeout=WAIT)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.context.close()
+
+
+def test_x4_a_value_no_option_matches_is_added_as_a_new_option_by_whoever_manages_the_form(browser, base_url):
+    page = open_wizard(browser, base_url, who=ADMIN)
+    page.click("[data-action=values]")
+    page.wait_for_selector("select[data-raw='朋友推荐']", timeout=WAIT)
+    page.select_option("select[data-raw='朋友推荐']", label="+ 添加为新选项")
+    expect(page.locator("select[data-raw='朋友推荐']")).to_have_value("peng_you_tui_jian", timeout=WAIT)  # its key, in pinyin
+    fields = page.request.get(f"{base_url}/api/v1/meta/apps/crm/entities/lead").json()["fields"]
+    source = next(f for f in fields if f["key"] == "source")
+    assert source["options"][-1] == {"key": "peng_you_tui_jian", "label": "朋友推荐"}
+    page.click("[data-action=dry-run]")
+    page.wait_for_selector("#tg-import[data-import-state='dry-done']", timeout=WAIT)
+    page.click("[data-action=run]")
+    page.wait_for_selector("#tg-import[data-import-state='done']", timeout=WAIT)
+    found = page.request.get(f"{base_url}/api/v1/apps/crm/lead", params={"q": "导入丙", "limit": 50}).json()["items"]
+    assert [r["source"] for r in found if r["name"] == "导入丙"][-1] == "peng_you_tui_jian"
     page.context.close()

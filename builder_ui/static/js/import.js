@@ -1,6 +1,6 @@
 // The import wizard: upload to /imports/suggest (sheet, mapping, unmatched select values), then a dry run and
 // the run as jobs, polled for progress. Every check is the engine's; this module only collects choices.
-import { csrfToken } from "./api.js";
+import { api as call, csrfToken, toast } from "./api.js";
 
 const POLL_MS = 600;
 
@@ -136,6 +136,41 @@ export function start(form) {
     step("check").hidden = true;
   }
 
+  // "+ Add as a new option" (offered to those who manage the form): the option is added to the field's
+  // definition through the metadata API (a new version; its key made from the text), then chosen here.
+  async function addOption(select) {
+    const fieldKey = chosenMapping()[select.dataset.column];
+    const slot = select.parentElement.querySelector(".tg-error") || select.parentElement.appendChild(document.createElement("div"));
+    slot.className = "tg-error";
+    slot.textContent = "";
+    select.disabled = true;
+    const def = await call("GET", form.dataset.meta);
+    const field = def.ok && def.data.fields.find((f) => f.key === fieldKey);
+    let r = def;
+    if (field) {
+      const taken = new URLSearchParams({ label: select.dataset.raw, fallback: "option" });
+      (field.options || []).forEach((o) => taken.append("taken", o.key));
+      const { key } = await getJson(`/build/key?${taken}`);
+      field.options = [...(field.options || []), { key, label: select.dataset.raw }];
+      r = await call("PUT", form.dataset.meta, def.data, { "If-Match": `"${def.data.version}"` });
+      if (r.ok) {
+        const template = form.querySelector(`template[data-options-for="${CSS.escape(fieldKey)}"]`);
+        for (const list of [template.content.firstElementChild, ...form.querySelectorAll("[data-value-groups] select")]) {
+          if (list === template.content.firstElementChild || chosenMapping()[list.dataset.column] === fieldKey) {
+            list.querySelector("[data-add-option]").before(new Option(select.dataset.raw, key));
+          }
+        }
+        select.value = key;
+        toast(msg("OptionAdded"));
+      }
+    }
+    select.disabled = false;
+    if (!r.ok) {
+      select.value = "";
+      slot.textContent = r.data?.errors?.[0]?.message || r.data?.detail || String(r.status);
+    }
+  }
+
   function renderValues(unmatched) {
     const groups = $("[data-value-groups]");
     const previous = valueMap();
@@ -162,6 +197,7 @@ export function start(form) {
         select.dataset.column = column;
         select.dataset.raw = raw;
         select.value = previous[column]?.[raw] || "";
+        select.addEventListener("change", () => { if (select.selectedOptions[0]?.hasAttribute("data-add-option")) addOption(select); });
         row.append(label, select);
         set.append(row);
       }
