@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from builder_ui.fields import SYSTEM, FieldView
 from builder_ui.i18n import text_in
 from engine.api.context import Context
-from engine.apps.forms import FormService, LinesSection
+from engine.apps.forms import FormService, LinesSection, field_sections
 from engine.schema.model import CompiledEntity
 
 
@@ -34,6 +34,22 @@ class TabView:
 
 def _rules(item: Any) -> dict[str, Any]:
     return {k: v for k in ("visible_when", "required_when", "read_only_when") if (v := getattr(item, k, None)) is not None}
+
+
+async def field_rules(c: Context, conn: AsyncConnection, e: CompiledEntity) -> dict[str, dict[str, Any]]:
+    """Field key -> its rules in the entity's record form: the rules the server judges every person's input by
+    (engine/apps/form_rules.py), for pages that show the fields in another layout (public forms)."""
+    form = await FormService(c.store, c.clock).record_form(conn, e.app, e.key)
+    out: dict[str, dict[str, Any]] = {}
+    for _, section in field_sections(form) if form is not None else ():
+        for item in section.items():
+            rules = _rules(item)
+            shown = [w for w in (section.visible_when, rules.get("visible_when")) if w is not None]
+            if shown:  # shown when its section is and it is itself, as the server reads it
+                rules["visible_when"] = shown[0] if len(shown) == 1 else {"all": shown}
+            if rules:
+                out[item.field] = rules
+    return out
 
 
 async def record_layout(

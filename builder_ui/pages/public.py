@@ -3,6 +3,7 @@ and the submitter's private status page. Submissions go from the page's JS to /a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from starlette.responses import Response
 
 from builder_ui.fields import field_views
 from builder_ui.i18n import gettext, text_in
+from builder_ui.layout import field_rules
 from builder_ui.render import page
 from builder_ui.session import request_locale
 from engine.api.deps import Ctx
@@ -50,10 +52,11 @@ async def form_page(slug: str, request: Request, c: Ctx, lang: Lang = None) -> R
     locale = _locale(request, lang)
     async with c.db.read() as conn:
         form = await c.public_forms.published(conn, slug)
+        rules = await field_rules(c, conn, form.entity)
     _ = gettext(locale)
     system = Access.system(source="public_form")
     views = field_views(form.entity, scope(system, form.entity, "read"), locale, _, scope(system, form.entity, "create"))
-    fields = [views[k] for k in form.fields()]
+    fields = [replace(views[k], rules=rules.get(k, {})) for k in form.fields()]  # evaluated live, as the server will
     info: dict[str, Any] = describe(request, form, c.clock.now())
     request.state.frame_ancestors = tuple(form.settings.origins)
     ctx = SimpleNamespace(tz=ZoneInfo(c.settings.tangram_timezone), targets={}, names={})

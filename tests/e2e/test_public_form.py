@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.server import ADMIN
@@ -87,3 +88,33 @@ def test_f1_sixth_submission_in_a_minute_is_refused(browser, base_url):
     banner.wait_for(state="visible", timeout=WAIT)
     assert "Too many submissions" in banner.inner_text()
     assert visitor.locator("[data-submit]").inner_text() == "Submit"
+
+
+def test_f1_the_record_forms_rules_apply_live_on_the_public_page(browser, base_url):
+    """The lead form requires a budget when the source is an event: the public page marks it at once, and the
+    server refuses the submission without it at the field (the same rule, judged twice)."""
+    layout = {"key": "lead_event", "entity": "lead", "label": {"zh-CN": "活动报名表", "en": "Event sign-up"},
+              "sections": [{"fields": ["name", "company", "source", "budget"]}]}  # fmt: skip
+    http = _admin(base_url)
+    try:
+        assert http.post("/api/v1/meta/apps/crm/forms", json=layout).status_code == 201
+        owner = http.get("/api/v1/auth/me").json()["user_id"]
+        r = http.post("/api/v1/apps/crm/public-forms", json={"form": "lead_event", "owner": owner})
+        assert r.status_code == 201, r.text
+        url = f"{base_url}{r.json()['url']}"
+    finally:
+        http.close()
+    visitor = browser.new_context(locale="en", viewport={"width": 375, "height": 800}).new_page()
+    visitor.goto(url)
+    visitor.wait_for_selector("#tg-public-form[data-ready]", timeout=WAIT)
+    mark = visitor.locator("[data-field=budget] .tg-required")
+    assert mark.is_hidden()
+    visitor.select_option("#f-source", "event")
+    expect(mark).to_be_visible()
+    visitor.fill("#f-name", "Rules E2E")
+    visitor.click("[data-submit]")
+    expect(visitor.locator("[data-error-for=budget]")).not_to_be_empty(timeout=WAIT)
+    visitor.fill("#f-budget", "50000")
+    visitor.click("[data-submit]")
+    visitor.wait_for_selector("[data-thanks]:not([hidden])", timeout=WAIT)
+    visitor.context.close()

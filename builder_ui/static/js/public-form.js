@@ -1,5 +1,6 @@
 // A public form (anonymous): solves the page's proof-of-work challenge in the background, sends the values
 // typed by field type to /api/v1/public/forms/{slug}, places refusals at their fields, then says thank you.
+import { applyRules } from "./form-rules.js";
 import { readField } from "./record-form.js";
 
 const K = new Uint32Array([
@@ -59,8 +60,23 @@ async function solve(challenge, difficulty) {
   }
 }
 
+function valuesOf(form, all) {
+  const timeZone = document.body.dataset.timeZone || "UTC";
+  const values = {};
+  form.querySelectorAll(".tg-field[data-field]").forEach((wrapper) => {
+    if (!all && wrapper.closest("[data-rule-hidden]")) return;  // hidden by a form rule: not sent
+    const value = readField(wrapper, timeZone);
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) values[wrapper.dataset.field] = value;
+  });
+  return values;
+}
+
 export function start(form) {
   const msg = form.dataset;
+  // The record form's rules (visible / required / read-only when), evaluated live as the server will judge them.
+  const rules = () => applyRules(form, valuesOf(form, true), { userId: null, timeZone: document.body.dataset.timeZone || "UTC" });
+  form.addEventListener("input", rules);
+  form.addEventListener("change", rules);
   const answer = solve(msg.challenge, Number(msg.difficulty));
   const banner = form.querySelector("[data-form-error]");
   const button = form.querySelector("[data-submit]");
@@ -70,12 +86,7 @@ export function start(form) {
     clearErrors(form, banner);
     button.disabled = true;
     button.textContent = msg.msgBusy;
-    const values = {};
-    form.querySelectorAll(".tg-field[data-field]").forEach((wrapper) => {
-      const value = readField(wrapper, document.body.dataset.timeZone || "UTC");
-      if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) values[wrapper.dataset.field] = value;
-    });
-    const body = { values, form_token: msg.formToken, challenge: msg.challenge, answer: await answer,
+    const body = { values: valuesOf(form, false), form_token: msg.formToken, challenge: msg.challenge, answer: await answer,
       website: form.querySelector(".tg-hp input").value };
     const r = await send(msg.api, body);
     button.disabled = false;
@@ -83,6 +94,7 @@ export function start(form) {
     if (r.ok) return thank(form, r.data);
     showErrors(form, banner, r, msg);
   });
+  return rules();  // ready (data-ready) once the rules have shown or hidden fields
 }
 
 async function send(url, body) {
