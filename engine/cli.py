@@ -37,15 +37,20 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default: HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000)")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (PostgreSQL only: one per core)")] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request")] = False,
 ) -> None:
-    """Serve the web app and the API."""
+    """Serve the web app and the API (uvloop and httptools when installed; no per-request log unless asked)."""
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise typer.BadParameter("several processes need PostgreSQL: SQLite allows one writer at a time", param_hint="--workers")
     # The web UI (builder_ui) wraps the engine's API app; a string import keeps the engine free of it.
     uvicorn.run(
-        "builder_ui.app:create_app", factory=True, host=host or settings.host, port=port or settings.port, log_level="info"
-    )
+        "builder_ui.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+        log_level="info", access_log=access_log, workers=workers,
+    )  # fmt: skip
 
 
 @app.command()
