@@ -1,7 +1,8 @@
 """`tangram demo crm` at scale: the CRM installed from the catalog, then BENCH_DEMO_ACCOUNTS (default
 20,000: about 100,000 opportunities and 420,000 records in all) generated through the record service
 (validation, auto numbers, formulas, audit log; automation paused), beside a raw executemany of the very
-same rows, read back from the generated tables, into same-shaped copies of them in the same run.
+same rows, read back from the generated tables, into same-shaped copies of them in the same run. Then the
+CEO cockpit on that data in Chromium beside its tiles' SQL (tests/benchmarks/cockpit.py).
 
 The generator is one transaction; the figure is records per second and the ratio is product time over
 baseline time.
@@ -23,6 +24,7 @@ from engine.auth.policy import Access
 from engine.core.db import Database
 from engine.core.settings import Settings
 from engine.setup import prepare_database
+from tests.benchmarks import cockpit
 from tests.benchmarks.backends import Backend, plan
 from tests.benchmarks.measure import Metric, Section
 from tests.benchmarks.report import progress, section, table
@@ -81,8 +83,11 @@ def main() -> None:
         with opener() as backend:
             prepare_database(backend.url)
             report = asyncio.run(measure(backend, accounts))
+            progress("the CEO cockpit on the generated data, in Chromium")
+            report.metrics += cockpit.measure(backend, int(os.environ.get("BENCH_COCKPIT_REPS", "10")))
         print(f"\n{table(report.metrics)}\n")
         print("ratio = generation time / raw executemany time of the generated rows (no validation, audit or formulas)")
+        print(cockpit.LEGEND)
         print("\n".join(["", *report.notes]), flush=True)
     for s in skipped:
         print(f"skipped {s}")

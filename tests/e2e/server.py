@@ -49,21 +49,16 @@ def crm_server(workdir: Path) -> Iterator[str]:
     }
     for args in (("migrate",), ("create-admin", "--if-missing"), ("install", "crm"), ("demo", "crm")):
         _tangram(env, *args)
+    with serving(env) as base:
+        yield base
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """`tangram serve`'s app under uvicorn in a subprocess with `env` (its DATABASE_URL...), on a free port."""
     port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "builder_ui.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    command = ["-m", "uvicorn", "builder_ui.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen([sys.executable, *command], env=env)
     base = f"http://127.0.0.1:{port}"
     ENVIRONMENTS[base] = env
     try:
