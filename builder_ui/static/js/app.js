@@ -17,6 +17,7 @@ const controllers = [
   ["#tg-public-form", () => import("./public-form.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
+  ["#tg-public-forms", () => import("./builder-public-forms.js")],
 ];
 
 function start(root) {
