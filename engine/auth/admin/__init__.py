@@ -9,6 +9,6 @@ from engine.auth.admin.teams import TeamAdmin, TeamIn, TeamPatch
 from engine.auth.admin.users import MembershipIn, RolesIn, UserAdmin, UserIn, UserPatch
 
 __all__ = [
-    "AdminService", "InvitationAdmin", "InviteIn", "MembershipIn", "RoleAdmin", "RolesIn", "TeamAdmin", "TeamIn", "TeamPatch", "UserAdmin",
-    "UserIn", "UserPatch", "require_admin",
+    "AdminService", "InvitationAdmin", "InviteIn", "MembershipIn", "RoleAdmin", "RolesIn", "TeamAdmin", "TeamIn",
+    "TeamPatch", "UserAdmin", "UserIn", "UserPatch", "require_admin",
 ]  # fmt: skip

@@ -61,7 +61,8 @@ class RoleAdmin(AdminService):
         if role["builtin"]:
             raise Conflict(f"{key!r} is a built-in role: it can be edited but not deleted", code="builtin")
         if role["users"]:
-            raise Conflict(f"role {key!r} is still held by {role['users']} users: take it from them first", code="in_use", users=role["users"])
+            message = f"role {key!r} is still held by {role['users']} users: take it from them first"
+            raise Conflict(message, code="in_use", users=role["users"])
         await conn.execute(delete(roles).where(roles.c.key == key))
         await self.journal.note(conn, "role.deleted", actor, subject=key, changes=changes(role["definition"], {}))
 

@@ -77,7 +77,8 @@ class UserAdmin(AdminService):
         query = select(*FIELDS).where(users.c.id > after)
         if q.strip():
             term = q.strip().lower()
-            query = query.where(or_(users.c.email.contains(term, autoescape=True), func.lower(users.c.name).contains(term, autoescape=True)))
+            named = func.lower(users.c.name).contains(term, autoescape=True)
+            query = query.where(or_(users.c.email.contains(term, autoescape=True), named))
         if team is not None:
             members = select(user_teams.c.user_id).join(teams).where(teams.c.key == team)
             query = query.where(users.c.id.in_(members))
