@@ -60,11 +60,12 @@ async def list_users(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     q: Annotated[str, Query(max_length=200)] = "",
     team: Annotated[str | None, Query(max_length=63)] = None,
+    role: Annotated[str | None, Query(max_length=63)] = None,
 ) -> Response:
     """Users by id, a page at a time: pass `next_after` back as `after`. `q`: email or name contains it;
-    `team`: members of that team only."""
+    `team`: members of that team only; `role`: holders of that role only."""
     async with c.db.read() as conn:
-        return json_response(await _users(c).page(conn, actor, after, limit, q, team))
+        return json_response(await _users(c).page(conn, actor, after, limit, q, team, role))
 
 
 @router.post("/users", status_code=201)

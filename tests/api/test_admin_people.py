@@ -60,6 +60,10 @@ async def test_search_users_by_email_or_name_and_by_team(client, ctx):
     await client.put(f"{ADMIN}/users/{han[0]['id']}/teams", json={"primary": "sales"})
     members = (await client.get(f"{ADMIN}/users", params={"team": "sales"})).json()["items"]
     assert [u["email"] for u in members] == ["han@example.com"]
+    await client.post(f"{ADMIN}/users/{han[0]['id']}/roles/member")
+    holders = (await client.get(f"{ADMIN}/users", params={"role": "member", "q": "han"})).json()["items"]
+    assert [u["email"] for u in holders] == ["han@example.com"]
+    assert (await client.get(f"{ADMIN}/users", params={"role": "read_only"})).json()["items"] == []
     page = (await client.get(f"{ADMIN}/users", params={"q": "example.com", "limit": 2})).json()
     rest = (await client.get(f"{ADMIN}/users", params={"q": "example.com", "limit": 2, "after": page["next_after"]})).json()
     assert len(page["items"]) == 2 and len(rest["items"]) == 2 and rest["next_after"] is None

@@ -17,6 +17,8 @@ const controllers = [
   ["#tg-public-form", () => import("./public-form.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
+  ["#tg-roles, #tg-role-editor", () => import("./builder-roles.js")],
+  ["#tg-people", () => import("./builder-people.js")],
 ];
 
 function start(root) {

@@ -69,10 +69,12 @@ class MembershipIn(BaseModel):
 @dataclass(frozen=True)
 class UserAdmin(AdminService):
     async def page(
-        self, conn: AsyncConnection, actor: Access, after: int = 0, limit: int = 100, q: str = "", team: str | None = None
-    ) -> dict[str, Any]:
+        self, conn: AsyncConnection, actor: Access, after: int = 0, limit: int = 100, q: str = "",
+        team: str | None = None, role: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """A page of users by id; pass the answer's `next_after` as `after` for the next one. `q` keeps
-        the users whose email or name contains it (any case); `team` the members of that team."""
+        the users whose email or name contains it (any case); `team` the members of that team, `role`
+        the holders of that role."""
         require_admin(actor, write=False)
         query = select(*FIELDS).where(users.c.id > after)
         if q.strip():
@@ -82,6 +84,8 @@ class UserAdmin(AdminService):
         if team is not None:
             members = select(user_teams.c.user_id).join(teams).where(teams.c.key == team)
             query = query.where(users.c.id.in_(members))
+        if role is not None:
+            query = query.where(users.c.id.in_(select(user_roles.c.user_id).join(roles).where(roles.c.key == role)))
         rows = (await conn.execute(query.order_by(users.c.id).limit(limit + 1))).all()
         items = await _described(conn, rows[:limit])
         return {"items": items, "next_after": items[-1]["id"] if len(rows) > limit else None}
@@ -106,7 +110,7 @@ class UserAdmin(AdminService):
         values = body.model_dump(exclude_unset=True)
         password = values.pop("password", None)
         if user_id == actor.user_id and (values.get("active") is False or values.get("is_admin") is False):
-            raise Conflict("you cannot deactivate yourself or remove your own administrator rights")
+            raise Conflict("you cannot deactivate yourself or remove your own administrator rights", code="self")
         changed = changes(before, values, keys=values)
         stored = {k: v for k, v in values.items() if k in changed}
         if password is not None:
