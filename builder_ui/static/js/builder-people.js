@@ -114,15 +114,17 @@ class People {
   userRow(u) {
     const open = el("button", { type: "button", class: "tg-link-btn", "data-user-open": String(u.id) }, u.name || u.email);
     open.addEventListener("click", () => this.openUser(u.id));
-    const who = el("td", { class: "tg-user-cell" }, open);
-    if (u.id === this.me) who.append(" ", el("span", { class: "tg-tag", text: this.msg.youTag }));
-    if (u.is_admin) who.append(" ", el("span", { class: "tg-tag tg-tag-admin", text: this.msg.admin }));
-    who.append(el("div", { class: "tg-muted tg-email", text: u.email }));
-    const roles = el("td", {}, el("span", { class: "tg-chips" }, ...(u.roles.length ? u.roles.map((k) => el("span", { class: "tg-tag", text: this.roles.get(k) || k }))
+    const box = el("div", {}, open);
+    if (u.id === this.me) box.append(" ", el("span", { class: "tg-tag", text: this.msg.youTag }));
+    if (u.is_admin) box.append(" ", el("span", { class: "tg-tag tg-tag-admin", text: this.msg.admin }));
+    box.append(el("div", { class: "tg-muted tg-email", text: u.email }));
+    const who = el("td", { class: "tg-first" }, box);
+    const [, rolesHead, teamsHead, statusHead] = [...this.root.querySelectorAll(".tg-users-table thead th")].map((th) => th.textContent);
+    const roles = el("td", { "data-label": rolesHead }, el("span", { class: "tg-chips" }, ...(u.roles.length ? u.roles.map((k) => el("span", { class: "tg-tag", text: this.roles.get(k) || k }))
       : [el("span", { class: "tg-muted", text: this.msg.noRoles })])));
-    const teams = el("td", {}, el("span", { class: "tg-chips" }, ...(u.teams.length ? u.teams.map((t) => el("span", { class: `tg-tag${t.is_primary ? " tg-primary-team" : ""}`, text: this.teamLabel(t.key) }))
+    const teams = el("td", { "data-label": teamsHead }, el("span", { class: "tg-chips" }, ...(u.teams.length ? u.teams.map((t) => el("span", { class: `tg-tag${t.is_primary ? " tg-primary-team" : ""}`, text: this.teamLabel(t.key) }))
       : [el("span", { class: "tg-muted", text: this.msg.noTeam })])));
-    const status = el("td", {}, el("span", { class: `tg-status ${u.active ? "on" : "off"}`, text: u.active ? this.msg.active : this.msg.inactive }));
+    const status = el("td", { "data-label": statusHead }, el("span", { class: `tg-status ${u.active ? "on" : "off"}`, text: u.active ? this.msg.active : this.msg.inactive }));
     return el("tr", { "data-user": String(u.id), class: u.active ? "" : "tg-inactive" }, who, roles, teams, status);
   }
 
