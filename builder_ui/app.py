@@ -16,9 +16,8 @@ from builder_ui.builder import home as build_home
 from builder_ui.builder import people as build_people
 from builder_ui.builder import roles as build_roles
 from builder_ui.i18n import gettext
-from builder_ui.pages import (
-    approvals, auth, board, dashboards, docs, home, imports, invite, merge, notifications, public, records,
-)  # fmt: skip
+from builder_ui.pages import approvals, auth, board, dashboards, docs, home, imports, merge, notifications, public, records
+from builder_ui.pages import invite as first_password
 from builder_ui.render import page
 from builder_ui.security import SecurityHeaders
 from builder_ui.session import SignInRequired, request_locale
@@ -38,8 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (docs, auth, invite, home, build_home, build_roles, build_people, merge, board, dashboards, notifications, approvals,
-             public, imports, records)  # fmt: skip
+    pages = (docs, auth, first_password, home, build_home, build_roles, build_people, merge, board, dashboards,
+             notifications, approvals, public, imports, records)  # fmt: skip
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others
         app.include_router(router)
     app.add_exception_handler(SignInRequired, _to_sign_in)  # type: ignore[arg-type]

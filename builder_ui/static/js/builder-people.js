@@ -3,39 +3,10 @@
 // Everything goes through /api/v1/admin/...; the engine decides (cycles, last administrator, duplicate
 // emails) and its refusals are shown at their field, in the viewer's language when their code is known.
 import { api, toast } from "./api.js";
+import { el, fill, problemText, proposeKeys, showErrors } from "./builder-dom.js";
 
 const ADMIN = "/api/v1/admin";
 const PAGE = 20;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
-
-const fill = (t, values) => t.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
-
-function problemText(r) {
-  const errors = (r.data?.errors || []).map((e) => e.message);
-  return errors.length ? errors.join("; ") : (r.data?.detail || String(r.status));
-}
-
-function showErrors(scope, r, known) {  // problem errors at their [data-error-for] slots; the rest returned
-  scope.querySelectorAll("[data-error-for]").forEach((s) => { s.textContent = ""; });
-  const loose = [];
-  for (const err of r.data?.errors || []) {
-    const slot = [...scope.querySelectorAll("[data-error-for]")].find((s) => err.path === s.dataset.errorFor || err.path.startsWith(`${s.dataset.errorFor}/`));
-    const text = known[err.code] || err.message;
-    if (slot) slot.textContent = text; else loose.push(text);
-  }
-  if (!(r.data?.errors || []).length) loose.push(known[r.data?.code] || problemText(r));
-  return loose;
-}
 
 class People {
   constructor(root) {
@@ -351,18 +322,8 @@ class People {
   setupTeamDialog() {
     const d = this.root.querySelector("#tg-team");
     const form = d.querySelector("form");
-    let keyTouched = false;
-    this.resetTeamKey = () => { keyTouched = false; };
-    const propose = async () => {
-      if (keyTouched || this.team) return;
-      const label = form.elements.en.value.trim() || form.elements.zh.value.trim();
-      const taken = this.teams.map((t) => `taken=${encodeURIComponent(t.key)}`).join("&");
-      const r = await api("GET", `/build/key?fallback=team&label=${encodeURIComponent(label)}&${taken}`);
-      if (r.ok && !keyTouched && !this.team) form.elements.key.value = label ? r.data.key : "";
-    };
-    form.elements.zh.addEventListener("input", propose);
-    form.elements.en.addEventListener("input", propose);
-    form.elements.key.addEventListener("input", () => { keyTouched = true; });
+    const taken = () => this.teams.map((t) => t.key);
+    this.resetTeamKey = proposeKeys(form.elements.key, [form.elements.en, form.elements.zh], "team", taken, () => !this.team);
     form.addEventListener("submit", (e) => { e.preventDefault(); if (!e.isComposing) this.saveTeam(); });
     d.querySelector("[data-team-delete]").addEventListener("click", () => this.deleteTeam());
   }

@@ -3,29 +3,10 @@
 // PUT /api/v1/admin/roles/{key}; errors come back with JSON paths (/grants/3/read) and land on their cell.
 // The words beside the matrix come from the server (POST /build/roles/{key}/explain), never from here.
 import { api, toast } from "./api.js";
+import { el, fill, problemText, proposeKeys, showErrors } from "./builder-dom.js";
 
 const COLUMNS = ["read", "create", "update", "delete", "export", "assign", "manage"];
 const FLAGS = new Set(["create", "assign", "manage"]);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
-
-function problemText(r) {
-  const errors = (r.data?.errors || []).map((e) => e.message);
-  return errors.length ? errors.join("; ") : (r.data?.detail || String(r.status));
-}
-
-function fill(template, values) {
-  return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
-}
 
 // -- the list ------------------------------------------------------------------------------------
 function startList(root) {
@@ -33,26 +14,15 @@ function startList(root) {
   const created = document.getElementById("tg-role-new");
   const form = created.querySelector("[data-role-create]");
   const keyInput = form.elements.key;
-  let keyTouched = false;
-  let proposing = 0;
+  const taken = () => [...root.querySelectorAll("[data-role]")].map((r) => r.dataset.role);
+  const resetKey = proposeKeys(keyInput, [form.elements.en, form.elements.zh], "role", taken);
   root.querySelector("[data-role-new]").addEventListener("click", () => {
     form.reset();
-    keyTouched = false;
+    resetKey();
     form.querySelectorAll("[data-error-for]").forEach((e) => { e.textContent = ""; });
     created.showModal();
     form.elements.zh.focus();
   });
-  const propose = async () => {
-    if (keyTouched) return;
-    const label = form.elements.en.value.trim() || form.elements.zh.value.trim();
-    const ticket = ++proposing;
-    const taken = [...root.querySelectorAll("[data-role]")].map((r) => `taken=${encodeURIComponent(r.dataset.role)}`);
-    const r = await api("GET", `/build/key?fallback=role&label=${encodeURIComponent(label)}&${taken.join("&")}`);
-    if (ticket === proposing && r.ok && !keyTouched) keyInput.value = label ? r.data.key : "";
-  };
-  form.elements.zh.addEventListener("input", propose);
-  form.elements.en.addEventListener("input", propose);
-  keyInput.addEventListener("input", () => { keyTouched = true; });
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (e.isComposing) return;
@@ -66,8 +36,8 @@ function startList(root) {
     }
     const r = await api("POST", "/api/v1/admin/roles", { key: keyInput.value.trim(), label, grants: [] });
     if (r.ok) { location.href = `/build/roles/${encodeURIComponent(r.data.key)}`; return; }
-    const placed = showErrors(form, r);
-    if (!placed) form.querySelector('[data-error-for="/key"]').textContent = problemText(r);
+    const loose = showErrors(form, r);
+    if (loose.length) form.querySelector('[data-error-for="/key"]').textContent = loose.join("; ");
   });
   created.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => created.close()));
 
@@ -97,16 +67,6 @@ function startList(root) {
     error.hidden = false;
   });
   removing.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => removing.close()));
-}
-
-// Errors of a problem at their [data-error-for] slots (by JSON path prefix); true if any was placed.
-function showErrors(scope, r) {
-  let placed = false;
-  for (const err of r.data?.errors || []) {
-    const slot = [...scope.querySelectorAll("[data-error-for]")].find((s) => err.path === s.dataset.errorFor || err.path.startsWith(`${s.dataset.errorFor}/`));
-    if (slot) { slot.textContent = err.message; placed = true; }
-  }
-  return placed;
 }
 
 // -- the editor ----------------------------------------------------------------------------------
