@@ -53,7 +53,8 @@ class People {
     this.setupInvite();
     this.setupTeamDialog();
     this.setupDrop(this.root.querySelector("[data-tree-root]"), null);
-    await Promise.all([this.loadTeams(), this.loadUsers()]);
+    await this.loadTeams();  // first: the users' rows name their teams
+    await this.loadUsers();
   }
 
   // -- users ---------------------------------------------------------------------------------------
@@ -276,7 +277,7 @@ class People {
     edit.addEventListener("click", () => this.openTeam(t));
     const row = el("div", { class: "tg-team-row", draggable: "true", "data-team-row": t.key },
       el("span", { class: "tg-grip", "aria-hidden": "true", text: "⠿" }), show,
-      el("span", { class: "tg-muted tg-team-count", text: fill(this.msg.members, { n: t.members }) }), edit);
+      el("span", { class: "tg-muted tg-team-count", text: t.members === 1 ? this.msg.oneMember : fill(this.msg.members, { n: t.members }) }), edit);
     row.addEventListener("dragstart", (e) => {
       e.dataTransfer.setData("text/x-team", t.key);
       e.dataTransfer.effectAllowed = "move";
