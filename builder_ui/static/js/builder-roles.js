@@ -182,8 +182,9 @@ class RoleEditor {
       const g = this.grant(entity) || {};
       const n = (g.hidden_fields || []).length + (g.read_only_fields || []).length;
       const open = this.open.has(entity);
+      const text = `${this.msg.fields}${n ? ` · ${n}` : ""}`;
       const toggle = el("button", { type: "button", class: `btn btn-sm tg-fields-toggle${n ? " has" : ""}`, "aria-expanded": String(open),
-        "aria-label": fill(this.msg.showFields, { entity: label }) }, `${this.msg.fields}${n ? ` · ${n}` : ""}`);
+        "aria-label": `${text} (${fill(this.msg.showFields, { entity: label })})` }, text);
       toggle.addEventListener("click", () => {
         if (open) this.open.delete(entity); else this.open.add(entity);
         this.render();
