@@ -13,9 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from builder_ui.builder import home as build_home
+from builder_ui.builder import people as build_people
 from builder_ui.builder import public_forms as build_public_forms
+from builder_ui.builder import roles as build_roles
 from builder_ui.i18n import gettext
 from builder_ui.pages import approvals, auth, board, dashboards, docs, home, imports, merge, notifications, public, records
+from builder_ui.pages import invite as first_password
 from builder_ui.render import page
 from builder_ui.security import SecurityHeaders
 from builder_ui.session import SignInRequired, request_locale
@@ -35,8 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    builder = (build_home, build_public_forms)
-    pages = (docs, auth, home, *builder, merge, board, dashboards, notifications, approvals, public, imports, records)
+    builder = (build_home, build_public_forms, build_roles, build_people)
+    pages = (docs, auth, first_password, home, *builder, merge, board, dashboards, notifications, approvals, public, imports)
+    pages = (*pages, records)
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others
         app.include_router(router)
     app.add_exception_handler(SignInRequired, _to_sign_in)  # type: ignore[arg-type]

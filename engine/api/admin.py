@@ -30,6 +30,10 @@ def _users(c: Context) -> identity.UserAdmin:
     return identity.UserAdmin(c.auth, AuditJournal(c.clock))
 
 
+def _invitations(c: Context) -> identity.InvitationAdmin:
+    return identity.InvitationAdmin(c.auth, AuditJournal(c.clock))
+
+
 def _teams(c: Context) -> identity.TeamAdmin:
     return identity.TeamAdmin(c.auth, AuditJournal(c.clock))
 
@@ -54,10 +58,14 @@ async def list_users(
     actor: CurrentActor,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    q: Annotated[str, Query(max_length=200)] = "",
+    team: Annotated[str | None, Query(max_length=63)] = None,
+    role: Annotated[str | None, Query(max_length=63)] = None,
 ) -> Response:
-    """Users by id, a page at a time: pass `next_after` back as `after`."""
+    """Users by id, a page at a time: pass `next_after` back as `after`. `q`: email or name contains it;
+    `team`: members of that team only; `role`: holders of that role only."""
     async with c.db.read() as conn:
-        return json_response(await _users(c).page(conn, actor, after, limit))
+        return json_response(await _users(c).page(conn, actor, after, limit, q, team, role))
 
 
 @router.post("/users", status_code=201)
@@ -89,6 +97,40 @@ async def set_user_roles(user_id: IdPath, request: Request, c: Ctx, actor: Curre
     async with _changing(c) as conn:
         user = await _users(c).set_roles(conn, actor, user_id, body)
     return json_response(user)
+
+
+@router.post("/users/{user_id}/roles/{role}")
+async def add_user_role(user_id: IdPath, role: str, c: Ctx, actor: CurrentActor) -> Response:
+    """Give the user one more role; the roles they hold stay (already held: no change)."""
+    async with _changing(c) as conn:
+        user = await _users(c).add_role(conn, actor, user_id, role)
+    return json_response(user)
+
+
+@router.delete("/users/{user_id}/roles/{role}")
+async def remove_user_role(user_id: IdPath, role: str, c: Ctx, actor: CurrentActor) -> Response:
+    """Take one role from the user; their other roles stay. Answers the user as they are now."""
+    async with _changing(c) as conn:
+        user = await _users(c).remove_role(conn, actor, user_id, role)
+    return json_response(user)
+
+
+@router.post("/invitations", status_code=201)
+async def invite_user(request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Add a person by email (with roles) and get their first-password link: `invitation.path` with its
+    single-use token, valid for 7 days. The token is in this response only."""
+    body = parse_model(identity.InviteIn, await read_json(request))
+    async with _changing(c) as conn:
+        invited = await _invitations(c).invite(conn, actor, body)
+    return json_response(invited, 201)
+
+
+@router.post("/users/{user_id}/invitation", status_code=201)
+async def reinvite_user(user_id: IdPath, c: Ctx, actor: CurrentActor) -> Response:
+    """A new first-password link for the user; their older links stop working."""
+    async with _changing(c) as conn:
+        invited = await _invitations(c).reissue(conn, actor, user_id)
+    return json_response(invited, 201)
 
 
 @router.put("/users/{user_id}/teams")

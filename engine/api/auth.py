@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -15,6 +15,7 @@ from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.params import IdPath
 from engine.audit.journal import AuditJournal
 from engine.auth import account
+from engine.auth.admin import invitations
 from engine.schema.definition import Key
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -50,6 +51,28 @@ async def login(request: Request, c: Ctx) -> Response:
     request.session.clear()
     request.session["user_id"] = actor.user_id
     # Cookie-authenticated writes must echo this token (header X-CSRF-Token): engine/api/csrf.py.
+    return json_response({"user_id": actor.user_id, "is_admin": actor.is_admin, "csrf_token": csrf_token(request.session)})
+
+
+class InvitationAccept(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: account.NewPassword
+
+
+@router.get("/invitations/{token}")
+async def invitation(token: Annotated[str, Path(max_length=100)], c: Ctx) -> Response:
+    """Whom a first-password link is for (404 once used, replaced or expired)."""
+    async with c.db.read() as conn:
+        return json_response(await invitations.invited(conn, c.auth, token))
+
+
+@router.post("/invitations/{token}")
+async def accept_invitation(token: Annotated[str, Path(max_length=100)], request: Request, c: Ctx) -> Response:
+    """Choose the first password through an invitation link; signs in (a session cookie), like login."""
+    body = parse_model(InvitationAccept, await read_json(request))
+    actor = await invitations.accept(c.db, c.auth, AuditJournal(c.clock), token, body.password)
+    request.session.clear()
+    request.session["user_id"] = actor.user_id
     return json_response({"user_id": actor.user_id, "is_admin": actor.is_admin, "csrf_token": csrf_token(request.session)})
 
 

@@ -20,7 +20,7 @@ from engine.auth.tables import api_tokens, roles, user_roles, users
 from engine.core.actor import Actor
 from engine.core.clock import Clock
 from engine.core.db import Database
-from engine.core.errors import Conflict, NotFound
+from engine.core.errors import Conflict, ErrorDetail, NotFound
 
 TOUCH_EVERY = timedelta(hours=1)
 CACHE_SECONDS = 5.0
@@ -43,7 +43,8 @@ class AuthService:
     ) -> int:  # fmt: skip
         email = email.strip().lower()
         if (await conn.execute(select(users.c.id).where(users.c.email == email))).first():
-            raise Conflict(f"a user with email {email!r} already exists")
+            message = f"a user with email {email!r} already exists"
+            raise Conflict(message, errors=[ErrorDetail("/email", "taken", message)])
         return (
             await conn.execute(
                 insert(users).values(

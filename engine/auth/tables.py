@@ -99,3 +99,18 @@ record_shares = Table(
 )
 Index("ix_tg_record_shares_user", record_shares.c.user_id, record_shares.c.app, record_shares.c.entity)
 Index("ix_tg_record_shares_team", record_shares.c.team_id, record_shares.c.app, record_shares.c.entity)
+
+# A first-password link for an invited user: the token (256-bit random) is shown once and stored as its
+# SHA-256; it works once, until it expires, and a newer invitation for the same user replaces it.
+invitations = Table(
+    "tg_invitations",
+    system_metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("user_id", IdType, ForeignKey("tg_users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", IdType, nullable=True),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("used_at", Timestamp, nullable=True),
+    sqlite_autoincrement=True,
+)

@@ -18,6 +18,8 @@ const controllers = [
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
   ["#tg-public-forms", () => import("./builder-public-forms.js")],
+  ["#tg-roles, #tg-role-editor", () => import("./builder-roles.js")],
+  ["#tg-people", () => import("./builder-people.js")],
 ];
 
 function start(root) {

@@ -59,9 +59,10 @@ class RoleAdmin(AdminService):
         require_admin(actor, write=True)
         role = await _role(conn, key)
         if role["builtin"]:
-            raise Conflict(f"{key!r} is a built-in role: it can be edited but not deleted")
+            raise Conflict(f"{key!r} is a built-in role: it can be edited but not deleted", code="builtin")
         if role["users"]:
-            raise Conflict(f"role {key!r} is still held by {role['users']} users: take it from them first", users=role["users"])
+            message = f"role {key!r} is still held by {role['users']} users: take it from them first"
+            raise Conflict(message, code="in_use", users=role["users"])
         await conn.execute(delete(roles).where(roles.c.key == key))
         await self.journal.note(conn, "role.deleted", actor, subject=key, changes=changes(role["definition"], {}))
 

@@ -15,7 +15,7 @@ from engine.auth.admin.base import AdminService, Id, require_admin
 from engine.auth.policy import Access
 from engine.auth.tables import record_shares, teams, user_teams, users
 from engine.core.changes import changes
-from engine.core.errors import Conflict, ErrorCollector, NotFound
+from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, NotFound
 from engine.schema.definition import Key, Label
 
 MAX_PATH = 1000  # the column's length
@@ -103,7 +103,8 @@ class TeamAdmin(AdminService):
 
 async def _move(conn: AsyncConnection, team: Any, parent: Any) -> None:
     if parent is not None and parent.path.startswith(team.path):
-        raise Conflict(f"team {parent.key!r} is {team.key!r} or one of its sub-teams: the move would make a cycle")
+        message = f"team {parent.key!r} is {team.key!r} or one of its sub-teams: the move would make a cycle"
+        raise Conflict(message, errors=[ErrorDetail("/parent", "cycle", message)])
     new = (parent.path if parent is not None else "/") + f"{team.id}/"
     t = teams
     subtree = t.c.path.startswith(team.path, autoescape=True)

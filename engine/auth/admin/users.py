@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.account import NewPassword
@@ -68,10 +68,25 @@ class MembershipIn(BaseModel):
 
 @dataclass(frozen=True)
 class UserAdmin(AdminService):
-    async def page(self, conn: AsyncConnection, actor: Access, after: int = 0, limit: int = 100) -> dict[str, Any]:
-        """A page of users by id; pass the answer's `next_after` as `after` for the next one."""
+    async def page(
+        self, conn: AsyncConnection, actor: Access, after: int = 0, limit: int = 100, q: str = "",
+        team: str | None = None, role: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A page of users by id; pass the answer's `next_after` as `after` for the next one. `q` keeps
+        the users whose email or name contains it (any case); `team` the members of that team, `role`
+        the holders of that role."""
         require_admin(actor, write=False)
-        rows = (await conn.execute(select(*FIELDS).where(users.c.id > after).order_by(users.c.id).limit(limit + 1))).all()
+        query = select(*FIELDS).where(users.c.id > after)
+        if q.strip():
+            term = q.strip().lower()
+            named = func.lower(users.c.name).contains(term, autoescape=True)
+            query = query.where(or_(users.c.email.contains(term, autoescape=True), named))
+        if team is not None:
+            members = select(user_teams.c.user_id).join(teams).where(teams.c.key == team)
+            query = query.where(users.c.id.in_(members))
+        if role is not None:
+            query = query.where(users.c.id.in_(select(user_roles.c.user_id).join(roles).where(roles.c.key == role)))
+        rows = (await conn.execute(query.order_by(users.c.id).limit(limit + 1))).all()
         items = await _described(conn, rows[:limit])
         return {"items": items, "next_after": items[-1]["id"] if len(rows) > limit else None}
 
@@ -95,7 +110,7 @@ class UserAdmin(AdminService):
         values = body.model_dump(exclude_unset=True)
         password = values.pop("password", None)
         if user_id == actor.user_id and (values.get("active") is False or values.get("is_admin") is False):
-            raise Conflict("you cannot deactivate yourself or remove your own administrator rights")
+            raise Conflict("you cannot deactivate yourself or remove your own administrator rights", code="self")
         changed = changes(before, values, keys=values)
         stored = {k: v for k, v in values.items() if k in changed}
         if password is not None:
@@ -119,7 +134,27 @@ class UserAdmin(AdminService):
         await conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id))
         if found:
             await conn.execute(insert(user_roles), [{"user_id": user_id, "role_id": rid} for rid in found.values()])
-        after = await _user(conn, user_id)
+        return await self._roles_changed(conn, actor, before)
+
+    async def add_role(self, conn: AsyncConnection, actor: Access, user_id: int, role: str) -> dict[str, Any]:
+        """Give the user one more role (already held: nothing changes); the other roles stay."""
+        require_admin(actor, write=True)
+        before = await _user(conn, user_id)
+        role_id = await _role_id(conn, role)
+        if role not in before["roles"]:
+            await conn.execute(insert(user_roles).values(user_id=user_id, role_id=role_id))
+        return await self._roles_changed(conn, actor, before)
+
+    async def remove_role(self, conn: AsyncConnection, actor: Access, user_id: int, role: str) -> dict[str, Any]:
+        """Take one role from the user (not held: nothing changes); the other roles stay."""
+        require_admin(actor, write=True)
+        before = await _user(conn, user_id)
+        role_id = await _role_id(conn, role)
+        await conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role_id == role_id))
+        return await self._roles_changed(conn, actor, before)
+
+    async def _roles_changed(self, conn: AsyncConnection, actor: Access, before: dict[str, Any]) -> dict[str, Any]:
+        after = await _user(conn, before["id"])
         if after["roles"] != before["roles"]:
             changed = {"roles": [before["roles"], after["roles"]]}
             await self.journal.note(conn, "user.roles_changed", actor, subject=before["email"], changes=changed)
@@ -167,6 +202,13 @@ async def _ids(conn: AsyncConnection, table: Any, keys: list[str]) -> dict[str, 
     wanted = list(dict.fromkeys(keys))
     found = {r.key: r.id for r in await conn.execute(select(table.c.key, table.c.id).where(table.c.key.in_(wanted)))}
     return {k: found[k] for k in wanted if k in found}
+
+
+async def _role_id(conn: AsyncConnection, key: str) -> int:
+    role_id = (await conn.execute(select(roles.c.id).where(roles.c.key == key))).scalar_one_or_none()
+    if role_id is None:
+        raise NotFound(f"there is no role {key!r}")
+    return int(role_id)
 
 
 async def _user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
