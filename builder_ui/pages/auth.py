@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from pydantic import TypeAdapter, ValidationError
@@ -21,6 +21,18 @@ from engine.core.errors import Forbidden, TooManyRequests, Unauthorized, Validat
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=1000)]
 NEW_PASSWORD: TypeAdapter[str] = TypeAdapter(account.NewPassword)
+
+
+def new_password_errors(password: str, repeat: str, _: Any, field: str = "new_password") -> dict[str, str]:
+    """What is wrong with a chosen password (the engine's rule) and its repetition, by form field."""
+    errors: dict[str, str] = {}
+    try:
+        NEW_PASSWORD.validate_python(password)
+    except ValidationError:
+        errors[field] = _("Use at least 10 characters.")
+    if password != repeat:
+        errors["repeat"] = _("The two passwords differ.")
+    return errors
 TIME_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Europe/London",
               "Europe/Berlin", "America/New_York", "America/Los_Angeles", "UTC")  # fmt: skip
 
@@ -97,13 +109,7 @@ async def change_password(
     request: Request, c: Ctx, viewer: CurrentViewer, current_password: Text, new_password: Text, repeat: Text
 ) -> Response:
     _ = viewer._
-    errors: dict[str, str] = {}
-    try:
-        NEW_PASSWORD.validate_python(new_password)
-    except ValidationError:
-        errors["new_password"] = _("Use at least 10 characters.")
-    if new_password != repeat:
-        errors["repeat"] = _("The two new passwords differ.")
+    errors = new_password_errors(new_password, repeat, _)
     if not errors:
         ip = request.client.host if request.client else None
         try:

@@ -6,23 +6,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
-from pydantic import TypeAdapter, ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from builder_ui.i18n import gettext
+from builder_ui.pages.auth import new_password_errors
 from builder_ui.render import page
 from builder_ui.session import request_locale
 from engine.api.csrf import csrf_token
 from engine.api.deps import Ctx
 from engine.audit.journal import AuditJournal
-from engine.auth import account
 from engine.auth.admin import invitations
 from engine.core.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Path(max_length=100)]
 Text = Annotated[str, Form(max_length=1000)]
-NEW_PASSWORD: TypeAdapter[str] = TypeAdapter(account.NewPassword)
 
 
 def _page(request: Request, locale: str, status: int = 200, **context: object) -> Response:
@@ -49,13 +47,7 @@ async def choose_password(request: Request, token: Token, c: Ctx, password: Text
             return _page(request, request_locale(request), 404)
     locale = who["locale"] if not request.cookies.get("tangram_lang") else request_locale(request)
     _ = gettext(locale)
-    errors: dict[str, str] = {}
-    try:
-        NEW_PASSWORD.validate_python(password)
-    except ValidationError:
-        errors["password"] = _("Use at least 10 characters.")
-    if password != repeat:
-        errors["repeat"] = _("The two passwords differ.")
+    errors = new_password_errors(password, repeat, _, "password")
     if errors:
         return _page(request, locale, 422, who=who, errors=errors)
     try:
