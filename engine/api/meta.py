@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from engine.api.context import Context
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
-from engine.auth.policy import Access, may_manage
+from engine.apps.app_admin import AppAdmin, require_app_manager
+from engine.audit.journal import AuditJournal
+from engine.auth.app_grants import PRESETS
+from engine.auth.policy import Access, may_create_apps, may_manage
 from engine.core.errors import ErrorDetail, Forbidden, ValidationFailed
+from engine.schema.app_style import AppColor, AppIcon
 from engine.schema.definition import Help, Key, Label, field_json
 from engine.schema.model import CompiledEntity
 
@@ -25,17 +33,35 @@ class AppIn(BaseModel):
     key: Key
     label: Label
     description: Help | None = None
+    icon: AppIcon | None = Field(default=None, description="One of the app icons (heroicons names)")
+    color: AppColor | None = Field(default=None, description='"#rrggbb"')
 
 
 class AppPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    key: Key = Field(default=None, description="Only while the app has no entity")  # type: ignore[assignment]
     label: Label = None  # omitted: unchanged; an explicit null is refused by the Label validator
     description: Help | None = None
+    icon: AppIcon | None = None
+    color: AppColor | None = None
 
 
-def _admin(actor: Access) -> None:
-    if not actor.is_admin or actor.token_read_only:
-        raise Forbidden("only administrators may create, relabel or delete apps")
+class AccessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Key
+    preset: Literal["none", "read", "own", "team", "all", "manage"]
+
+
+def _apps(c: Context) -> AppAdmin:
+    return AppAdmin(c.schema, AuditJournal(c.clock), c.clock)
+
+
+@asynccontextmanager
+async def _changing(c: Context) -> AsyncIterator[AsyncConnection]:
+    """A write after which cached rights are dropped (roles may have changed)."""
+    async with c.db.write() as conn:
+        yield conn
+    c.auth.forget_cached()
 
 
 def _manager(actor: Access, app: str, entity: Any) -> None:
@@ -48,17 +74,22 @@ def entity_json(e: CompiledEntity) -> dict[str, Any]:
 
 
 @router.get("/apps")
-async def list_apps(c: Ctx, actor: CurrentActor) -> Response:
+async def list_apps(c: Ctx, actor: CurrentActor, binned: bool = False) -> Response:
+    """Every app; `binned=true`: the apps in the recycle bin that you manage."""
     async with c.db.read() as conn:
+        if binned:
+            return json_response({"items": await _apps(c).binned(conn, actor)})
         return json_response({"items": await c.schema.list_apps(conn)})
 
 
 @router.post("/apps", status_code=201)
 async def create_app(request: Request, c: Ctx, actor: CurrentActor) -> Response:
-    _admin(actor)
+    """Administrators, and holders of the "builder" role (who then manage the app through a role made for it)."""
+    if not may_create_apps(actor):
+        raise Forbidden("only administrators and app builders may create apps")
     body = parse_model(AppIn, await read_json(request))
-    async with c.db.write() as conn:
-        return json_response(await c.schema.create_app(conn, body.key, body.label, body.description), 201)
+    async with _changing(c) as conn:
+        return json_response(await _apps(c).create(conn, actor, body.model_dump(exclude_none=True)), 201)
 
 
 @router.get("/apps/{app}")
@@ -69,18 +100,49 @@ async def get_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
 
 @router.patch("/apps/{app}")
 async def update_app(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
-    _admin(actor)
+    """Labels, description, icon, colour; the key only while the app has no entity. Its managers may."""
+    require_app_manager(actor, app)
     body = parse_model(AppPatch, await read_json(request))
-    async with c.db.write() as conn:
-        return json_response(await c.schema.update_app(conn, app, body.model_dump(exclude_unset=True)))
+    async with _changing(c) as conn:
+        return json_response(await _apps(c).update(conn, actor, app, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/apps/{app}", status_code=204)
 async def delete_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
-    _admin(actor)
+    """Move the app to the recycle bin (restore brings it back as it was)."""
     async with c.db.write() as conn:
-        await c.schema.delete_app(conn, app, confirm)
+        await _apps(c).bin(conn, actor, app, confirm)
     return Response(status_code=204)
+
+
+@router.post("/apps/{app}/restore")
+async def restore_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.write() as conn:
+        return json_response(await _apps(c).restore(conn, actor, app))
+
+
+@router.post("/apps/{app}/purge", status_code=204)
+async def purge_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
+    """Remove an app without entities from the recycle bin for good (administrators)."""
+    async with c.db.write() as conn:
+        await _apps(c).purge(conn, actor, app, confirm)
+    return Response(status_code=204)
+
+
+@router.get("/apps/{app}/access")
+async def app_access(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    """Who may use the app: every role with what it may do here (a preset, or "custom")."""
+    async with c.db.read() as conn:
+        return json_response({"items": await _apps(c).access(conn, actor, app), "presets": list(PRESETS)})
+
+
+@router.put("/apps/{app}/access")
+async def set_app_access(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Set one role's access to the app: {"role": "member", "preset": "own"} (its grant on "app.*")."""
+    require_app_manager(actor, app)
+    body = parse_model(AccessIn, await read_json(request))
+    async with _changing(c) as conn:
+        return json_response(await _apps(c).set_access(conn, actor, app, body.role, body.preset))
 
 
 @router.get("/apps/{app}/entities")

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.policy import Access
-from engine.auth.roles import RoleDefinition
+from engine.auth.roles import BUILDER_ROLE, RoleDefinition
 from engine.auth.tables import record_shares, roles, teams, user_roles, user_teams
 
 
@@ -17,7 +17,9 @@ async def load_access(
     token_read_only: bool = False, token_apps: Any = None,
 ) -> Access:  # fmt: skip
     """Two small indexed queries: the user's role definitions, and their teams with sub-teams."""
-    role_rows = (await conn.execute(select(roles.c.definition).join(user_roles).where(user_roles.c.user_id == user_id))).all()
+    role_rows = (
+        await conn.execute(select(roles.c.key, roles.c.definition).join(user_roles).where(user_roles.c.user_id == user_id))
+    ).all()
     grants = tuple(tuple(RoleDefinition.model_validate(r.definition).grants) for r in role_rows)
     mine = (
         await conn.execute(
@@ -35,7 +37,7 @@ async def load_access(
         user_id=user_id, token_id=token_id, is_admin=is_admin, source=source, roles=grants,
         team_ids=frozenset(t.id for t in mine), subtree_team_ids=subtree,
         primary_team_id=min((t.id for t in mine if t.is_primary), default=None), team_member_ids=members, shared=shared,
-        token_read_only=token_read_only,
+        token_read_only=token_read_only, creates_apps=any(r.key == BUILDER_ROLE for r in role_rows),
         token_apps=None if token_apps is None else frozenset(token_apps),
     )  # fmt: skip
 
