@@ -15,8 +15,7 @@ from engine.api.context import Context
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
-from engine.apps.app_admin import AppAdmin, require_app_manager
-from engine.audit.journal import AuditJournal
+from engine.apps.app_admin import require_app_manager
 from engine.auth.app_grants import PRESETS
 from engine.auth.policy import Access, may_create_apps, may_manage
 from engine.core.errors import ErrorDetail, Forbidden, ValidationFailed
@@ -52,10 +51,6 @@ class AccessIn(BaseModel):
     preset: Literal["none", "read", "own", "team", "all", "manage"]
 
 
-def _apps(c: Context) -> AppAdmin:
-    return AppAdmin(c.schema, AuditJournal(c.clock), c.clock)
-
-
 @asynccontextmanager
 async def _changing(c: Context) -> AsyncIterator[AsyncConnection]:
     """A write after which cached rights are dropped (roles may have changed)."""
@@ -78,7 +73,7 @@ async def list_apps(c: Ctx, actor: CurrentActor, binned: bool = False) -> Respon
     """Every app; `binned=true`: the apps in the recycle bin that you manage."""
     async with c.db.read() as conn:
         if binned:
-            return json_response({"items": await _apps(c).binned(conn, actor)})
+            return json_response({"items": await c.app_admin.binned(conn, actor)})
         return json_response({"items": await c.schema.list_apps(conn)})
 
 
@@ -89,7 +84,7 @@ async def create_app(request: Request, c: Ctx, actor: CurrentActor) -> Response:
         raise Forbidden("only administrators and app builders may create apps")
     body = parse_model(AppIn, await read_json(request))
     async with _changing(c) as conn:
-        return json_response(await _apps(c).create(conn, actor, body.model_dump(exclude_none=True)), 201)
+        return json_response(await c.app_admin.create(conn, actor, body.model_dump(exclude_none=True)), 201)
 
 
 @router.get("/apps/{app}")
@@ -104,28 +99,28 @@ async def update_app(app: str, request: Request, c: Ctx, actor: CurrentActor) ->
     require_app_manager(actor, app)
     body = parse_model(AppPatch, await read_json(request))
     async with _changing(c) as conn:
-        return json_response(await _apps(c).update(conn, actor, app, body.model_dump(exclude_unset=True)))
+        return json_response(await c.app_admin.update(conn, actor, app, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/apps/{app}", status_code=204)
 async def delete_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
     """Move the app to the recycle bin (restore brings it back as it was)."""
     async with c.db.write() as conn:
-        await _apps(c).bin(conn, actor, app, confirm)
+        await c.app_admin.bin(conn, actor, app, confirm)
     return Response(status_code=204)
 
 
 @router.post("/apps/{app}/restore")
 async def restore_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
     async with c.db.write() as conn:
-        return json_response(await _apps(c).restore(conn, actor, app))
+        return json_response(await c.app_admin.restore(conn, actor, app))
 
 
 @router.post("/apps/{app}/purge", status_code=204)
 async def purge_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
     """Remove an app without entities from the recycle bin for good (administrators)."""
     async with c.db.write() as conn:
-        await _apps(c).purge(conn, actor, app, confirm)
+        await c.app_admin.purge(conn, actor, app, confirm)
     return Response(status_code=204)
 
 
@@ -133,7 +128,7 @@ async def purge_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = No
 async def app_access(app: str, c: Ctx, actor: CurrentActor) -> Response:
     """Who may use the app: every role with what it may do here (a preset, or "custom")."""
     async with c.db.read() as conn:
-        return json_response({"items": await _apps(c).access(conn, actor, app), "presets": list(PRESETS)})
+        return json_response({"items": await c.app_admin.access(conn, actor, app), "presets": list(PRESETS)})
 
 
 @router.put("/apps/{app}/access")
@@ -142,7 +137,7 @@ async def set_app_access(app: str, request: Request, c: Ctx, actor: CurrentActor
     require_app_manager(actor, app)
     body = parse_model(AccessIn, await read_json(request))
     async with _changing(c) as conn:
-        return json_response(await _apps(c).set_access(conn, actor, app, body.role, body.preset))
+        return json_response(await c.app_admin.set_access(conn, actor, app, body.role, body.preset))
 
 
 @router.get("/apps/{app}/entities")

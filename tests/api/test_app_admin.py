@@ -48,7 +48,7 @@ async def test_an_app_has_an_icon_and_a_colour_and_bad_ones_are_refused_at_the_f
 async def test_a_builder_creates_an_app_and_manages_it_and_only_it(ctx: Context, client: httpx.AsyncClient, as_user) -> None:  # type: ignore[no-untyped-def]
     assert (await client.post(f"{META}/apps", json={"key": "crm", "label": {"en": "CRM"}})).status_code == 201
     _, member = await make_user(ctx, "m@example.com", "member")
-    uid, builder = await make_user(ctx, "b@example.com", "builder")
+    _, builder = await make_user(ctx, "b@example.com", "builder")
     async with as_user(member) as m, as_user(builder) as b:
         assert (await m.post(f"{META}/apps", json=HR)).status_code == 403
         r = await b.post(f"{META}/apps", json=HR)
@@ -139,5 +139,6 @@ async def test_an_exported_app_carries_its_look_and_installs_over_itself_when_fo
     assert plan.json()["steps"] == [{"kind": "entity", "key": "lead", "action": "unchanged", "file": "entities/lead.json"}]
     r = await client.post(f"{META}/packages?force=true", content=data, headers=zipped)
     assert r.status_code == 201 and r.json()["version"] == "0.1.0"
-    manifest = json.loads(zipfile.ZipFile(io.BytesIO((await client.get(f"{META}/apps/hr/package")).content)).read("manifest.json"))
+    exported = zipfile.ZipFile(io.BytesIO((await client.get(f"{META}/apps/hr/package")).content))
+    manifest = json.loads(exported.read("manifest.json"))
     assert (manifest["icon"], manifest["color"], manifest["name"]["zh-CN"]) == ("user-group", "#13a8a8", "人事")

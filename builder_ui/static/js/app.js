@@ -17,6 +17,9 @@ const controllers = [
   ["#tg-public-form", () => import("./public-form.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
+  ["[data-app-color]", () => import("./app-color.js")],
+  ["#tg-build-home", () => import("./builder-apps.js")],
+  ["#tg-app-settings", () => import("./builder-app-settings.js")],
 ];
 
 function start(root) {
