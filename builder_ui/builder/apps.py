@@ -87,8 +87,9 @@ async def app_settings(app: str, request: Request, c: Ctx, viewer: CurrentBuilde
         access = await c.app_admin.access(conn, viewer.access, app)
         package = await _upgrade(c, conn, app)
     words = preset_words(viewer._)
+    labels = {e.key: text_in(e.label, viewer.locale, e.key) for e in entities}
     roles = [
-        r | {"name": text_in(r["label"], viewer.locale, r["role"]), "about": text_in(r["description"], viewer.locale)}
+        r | {"name": text_in(r["label"], viewer.locale, r["role"]), "entities": [labels.get(k, k) for k in r["entities"]]}
         for r in access
     ]
     build_app = {
