@@ -206,31 +206,6 @@ def test_a_builder_sees_and_manages_only_their_own_apps(browser, base_url):
     page.context.close()
 
 
-def test_an_xss_payload_in_an_app_label_never_runs(browser, base_url):
-    page = _admin(browser, base_url, "en")
-    _build(page, base_url)
-    evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
-    body = {"key": "evil", "label": {"en": evil, "zh-CN": evil}, "description": {"en": evil}, "icon": "bug-ant"}
-    bad = _send(page, "POST", f"{base_url}/api/v1/meta/apps", body)
-    assert bad.status == 422 and bad.json()["errors"][0]["path"] == "/icon"
-    body["icon"] = "star"
-    r = _send(page, "POST", f"{base_url}/api/v1/meta/apps", body)
-    assert r.status == 201, r.text()
-    r = _send(page, "POST", f"{base_url}/api/v1/meta/apps/evil/entities", LEAVE)
-    assert r.status == 201
-    for url in ("/build", "/build/apps/evil/settings", "/"):
-        page.goto(f"{base_url}{url}")
-        page.wait_for_load_state("load")
-        assert evil in page.content().replace("&lt;", "<").replace("&gt;", ">").replace("&#34;", '"').replace("&quot;", '"')
-        assert page.evaluate("window.__xss") is None
-    page.goto(f"{base_url}/build/apps/evil/settings")
-    page.wait_for_selector("#tg-app-settings[data-ready]")
-    page.click("[data-app-delete]")
-    assert page.locator("#tg-app-delete-title").inner_text().startswith("Delete “<img")
-    assert page.evaluate("window.__xss") is None
-    page.context.close()
-
-
 def test_pages_at_phone_width_and_in_english(browser, base_url):
     page = _admin(browser, base_url, "en", 375)
     _build(page, base_url)
@@ -258,6 +233,31 @@ def test_pages_at_phone_width_and_in_english(browser, base_url):
     page.context.close()
 
 
+def test_an_xss_payload_in_an_app_label_never_runs(browser, base_url):
+    page = _admin(browser, base_url, "en")
+    _build(page, base_url)
+    evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    body = {"key": "evil", "label": {"en": evil, "zh-CN": evil}, "description": {"en": evil}, "icon": "bug-ant"}
+    bad = _send(page, "POST", f"{base_url}/api/v1/meta/apps", body)
+    assert bad.status == 422 and bad.json()["errors"][0]["path"] == "/icon"
+    body["icon"] = "star"
+    r = _send(page, "POST", f"{base_url}/api/v1/meta/apps", body)
+    assert r.status == 201, r.text()
+    r = _send(page, "POST", f"{base_url}/api/v1/meta/apps/evil/entities", LEAVE)
+    assert r.status == 201
+    for url in ("/build", "/build/apps/evil/settings", "/"):
+        page.goto(f"{base_url}{url}")
+        page.wait_for_load_state("load")
+        assert evil in page.content().replace("&lt;", "<").replace("&gt;", ">").replace("&#34;", '"').replace("&quot;", '"')
+        assert page.evaluate("window.__xss") is None
+    page.goto(f"{base_url}/build/apps/evil/settings")
+    page.wait_for_selector("#tg-app-settings[data-ready]")
+    page.click("[data-app-delete]")
+    assert page.locator("#tg-app-delete-title").inner_text().startswith("Delete “<img")
+    assert page.evaluate("window.__xss") is None
+    page.context.close()
+
+
 def expect_value(locator, value: str) -> None:
     """Wait (Playwright's own retrying assertion) until an input holds `value`."""
     from playwright.sync_api import expect
@@ -269,3 +269,19 @@ def expect_text(locator, text: str) -> None:
     from playwright.sync_api import expect
 
     expect(locator).to_contain_text(re.compile(text))
+
+
+def test_the_apps_pages_have_no_serious_accessibility_violation(browser, base_url):
+    from tests.e2e.test_accessibility import axe_results, severe
+
+    found = {}
+    for width in (1280, 375):
+        page = sign_in(browser, base_url, ADMIN[0], "zh-CN", width, password=ADMIN[1], bypass_csp=True)
+        _build(page, base_url)
+        found[f"build-{width}"] = severe(axe_results(page))
+        page.click("[data-app-new]")
+        found[f"new-app-{width}"] = severe(axe_results(page))
+        _settings(page, base_url, "crm")
+        found[f"settings-{width}"] = severe(axe_results(page))
+        page.context.close()
+    assert found == {name: [] for name in found}
