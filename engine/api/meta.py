@@ -45,10 +45,19 @@ class AppPatch(BaseModel):
     color: AppColor | None = None
 
 
+Preset = Literal["none", "read", "own", "team", "all", "manage"]
+
+
 class AccessIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Key
-    preset: Literal["none", "read", "own", "team", "all", "manage"]
+    preset: Preset
+
+
+class TeamAccessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    team: Key
+    preset: Preset
 
 
 @asynccontextmanager
@@ -126,9 +135,11 @@ async def purge_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = No
 
 @router.get("/apps/{app}/access")
 async def app_access(app: str, c: Ctx, actor: CurrentActor) -> Response:
-    """Who may use the app: every role with what it may do here (a preset, or "custom")."""
+    """Who may use the app: every role with what it may do here (a preset, or "custom"), and the teams given
+    access to it (`teams`)."""
     async with c.db.read() as conn:
-        return json_response({"items": await c.app_admin.access(conn, actor, app), "presets": list(PRESETS)})
+        items = await c.app_admin.access(conn, actor, app)
+        return json_response({"items": items, "teams": await c.app_admin.team_access(conn, actor, app), "presets": list(PRESETS)})
 
 
 @router.put("/apps/{app}/access")
@@ -138,6 +149,16 @@ async def set_app_access(app: str, request: Request, c: Ctx, actor: CurrentActor
     body = parse_model(AccessIn, await read_json(request))
     async with _changing(c) as conn:
         return json_response(await c.app_admin.set_access(conn, actor, app, body.role, body.preset))
+
+
+@router.put("/apps/{app}/access/teams")
+async def set_team_access(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Give a team and its sub-teams access to the app: {"team": "sales", "preset": "own"}; "none" removes it.
+    Stored as a role of the app held by the team (not exported with the app)."""
+    require_app_manager(actor, app)
+    body = parse_model(TeamAccessIn, await read_json(request))
+    async with _changing(c) as conn:
+        return json_response(await c.app_admin.set_team_access(conn, actor, app, body.team, body.preset))
 
 
 @router.get("/apps/{app}/entities")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.admin.base import require_admin
@@ -22,7 +22,7 @@ from engine.auth.journal import Journal
 from engine.auth.policy import Access, may_create_apps, may_manage
 from engine.auth.roles import RoleDefinition, parse_role
 from engine.auth.service import grant_role
-from engine.auth.tables import roles, user_roles
+from engine.auth.tables import roles, team_roles, teams, user_roles
 from engine.core.changes import changes
 from engine.core.clock import Clock
 from engine.core.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed
@@ -117,7 +117,8 @@ class AppAdmin:
         await self.schema.get_app(conn, key)
         holders = {r.role_id: r.n for r in await conn.execute(_holders())}
         out = []
-        for row in (await conn.execute(select(roles).order_by(roles.c.id))).all():
+        by_teams = select(team_roles.c.role_id)  # a team's access to one app: listed with the teams
+        for row in (await conn.execute(select(roles).where(roles.c.id.not_in(by_teams)).order_by(roles.c.id))).all():
             grants = list(RoleDefinition.model_validate(row.definition).grants)
             decisive = effective(grants, key)
             single = sorted(g.entity[len(key) + 1 :] for g in grants if g.entity.startswith(f"{key}.") and g.entity != f"{key}.*")
@@ -146,6 +147,68 @@ class AppAdmin:
             await conn.execute(update(roles).where(roles.c.key == role).values(**stored))
             await self.journal.note(conn, "role.updated", actor, subject=role, changes=changed)
         return next(r for r in await self.access(conn, actor, key) if r["role"] == role)
+
+    # -- teams ------------------------------------------------------------------------------------------
+    async def team_access(self, conn: AsyncConnection, actor: Access, key: str) -> list[Doc]:
+        """The teams given access to the app here, each with its preset: one role per (app, team), held by
+        the team (tg_team_roles), whose only grant is on "app.*"."""
+        require_app_manager(actor, key)
+        await self.schema.get_app(conn, key)
+        query = (
+            select(teams.c.key, teams.c.label, teams.c.id, roles.c.key.label("role"), roles.c.definition)
+            .join(team_roles, team_roles.c.team_id == teams.c.id)
+            .join(roles, roles.c.id == team_roles.c.role_id)
+            .order_by(teams.c.path)
+        )
+        out = []
+        for row in (await conn.execute(query)).all():
+            if row.role != _team_role(key, row.id):
+                continue
+            grants = list(RoleDefinition.model_validate(row.definition).grants)
+            out.append({"team": row.key, "label": row.label, "role": row.role, "preset": preset_of(effective(grants, key))})
+        return out
+
+    async def set_team_access(self, conn: AsyncConnection, actor: Access, key: str, team: str, preset: str) -> Doc:
+        """Give a team (and its sub-teams) a preset in the app, through a role the team holds; "none" removes it."""
+        require_app_manager(actor, key)
+        app = await self.schema.get_app(conn, key)
+        if preset not in PRESETS:
+            error = ErrorDetail("/preset", "enum", f"{preset!r} is not one of {', '.join(PRESETS)}")
+            raise ValidationFailed("Invalid access", errors=[error])
+        found = (await conn.execute(select(teams.c.id, teams.c.label).where(teams.c.key == team))).first()
+        if found is None:
+            raise NotFound(f"team {team!r} not found", errors=[ErrorDetail("/team", "not_found", f"no team {team!r}")])
+        role_key = _team_role(key, found.id)
+        before = (await conn.execute(select(roles.c.id, roles.c.definition).where(roles.c.key == role_key))).first()
+        if preset == "none":
+            if before is not None:
+                await conn.execute(delete(roles).where(roles.c.id == before.id))
+                await self.journal.note(conn, "role.deleted", actor, subject=role_key, changes=changes(before.definition, {}))
+            return {"team": team, "label": found.label, "role": None, "preset": "none"}
+        names = _texts(app["label"])
+        teams_names = _texts(found.label)
+        label = {
+            loc: f"{names.get(loc, key)} · {teams_names.get(loc, team)}"[:200] for loc in sorted(set(names) | set(teams_names))
+        }
+        definition = parse_role({"key": role_key, "label": label, "grants": [app_grant(key, preset)]}).model_dump(mode="json")
+        now = self.clock.now()
+        if before is None:
+            values = {"key": role_key, "definition": definition, "builtin": False, "created_at": now, "updated_at": now}
+            role_id = (await conn.execute(insert(roles).values(**values).returning(roles.c.id))).scalar_one()
+            await conn.execute(insert(team_roles).values(team_id=found.id, role_id=role_id))
+            await self.journal.note(conn, "role.created", actor, subject=role_key, changes=changes({}, definition))
+        elif changes(before.definition, definition):
+            await conn.execute(update(roles).where(roles.c.id == before.id).values(definition=definition, updated_at=now))
+            await self.journal.note(conn, "role.updated", actor, subject=role_key, changes=changes(before.definition, definition))
+        return {"team": team, "label": found.label, "role": role_key, "preset": preset}
+
+
+def _team_role(app: str, team_id: int) -> str:
+    return f"{app[:40]}_team_{team_id}"
+
+
+def _texts(value: Any) -> dict[str, str]:
+    return {k: str(v) for k, v in value.items()} if isinstance(value, dict) else {"en": str(value)}
 
 
 def _style(app: Doc) -> Doc:

@@ -1,4 +1,4 @@
-"""apps get an icon, a colour and a recycle bin (tg_apps.icon, .color, .deleted_at)
+"""apps get an icon, a colour and a recycle bin (tg_apps.icon, .color, .deleted_at); teams hold roles (tg_team_roles)
 
 Revision ID: 0016
 Revises: 0015
@@ -16,6 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -23,9 +24,20 @@ def upgrade() -> None:
         batch.add_column(sa.Column("icon", sa.String(length=40), nullable=True))
         batch.add_column(sa.Column("color", sa.String(length=7), nullable=True))
         batch.add_column(sa.Column("deleted_at", TS, nullable=True))
+    op.create_table(
+        "tg_team_roles",
+        sa.Column("team_id", ID, nullable=False),
+        sa.Column("role_id", ID, nullable=False),
+        sa.ForeignKeyConstraint(["team_id"], ["tg_teams.id"], name=op.f("fk_tg_team_roles_team_id_tg_teams"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["role_id"], ["tg_roles.id"], name=op.f("fk_tg_team_roles_role_id_tg_roles"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("team_id", "role_id", name=op.f("pk_tg_team_roles")),
+    )
+    op.create_index(op.f("ix_tg_team_roles_role_id"), "tg_team_roles", ["role_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_tg_team_roles_role_id"), table_name="tg_team_roles")
+    op.drop_table("tg_team_roles")
     with op.batch_alter_table("tg_apps") as batch:
         batch.drop_column("deleted_at")
         batch.drop_column("color")

@@ -10,11 +10,13 @@ import zipfile
 
 import httpx
 import pytest
+from sqlalchemy import insert, select
 
 from engine.api.app import create_app
 from engine.api.context import Context
+from engine.auth.tables import teams, user_teams
 from tests.factories import LEAD
-from tests.people import audit_rows, errors, make_user
+from tests.people import audit_rows, errors, make_user, new_team
 
 META = "/api/v1/meta"
 HR = {"key": "hr", "label": {"en": "HR", "zh-CN": "人事"}, "icon": "user-group", "color": "#13A8A8"}
@@ -142,3 +144,37 @@ async def test_an_exported_app_carries_its_look_and_installs_over_itself_when_fo
     exported = zipfile.ZipFile(io.BytesIO((await client.get(f"{META}/apps/hr/package")).content))
     manifest = json.loads(exported.read("manifest.json"))
     assert (manifest["icon"], manifest["color"], manifest["name"]["zh-CN"]) == ("user-group", "#13a8a8", "人事")
+
+
+async def test_a_team_and_its_sub_teams_get_access_through_a_role_the_team_holds(
+    ctx: Context, client: httpx.AsyncClient, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    assert (await client.post(f"{META}/apps", json=HR)).status_code == 201
+    assert (await client.post(f"{META}/apps/hr/entities", json=LEAD)).status_code == 201
+    assert (await client.post("/api/v1/apps/hr/lead", json={"name": "Admin's"})).status_code == 201
+    await new_team(client, "sales")
+    await new_team(client, "east", parent="sales")
+    await new_team(client, "ops")
+    uid, east = await make_user(ctx, "e@example.com")  # no role at all
+    _, ops = await make_user(ctx, "o@example.com")
+    async with ctx.db.write() as conn:
+        team = (await conn.execute(select(teams.c.id).where(teams.c.key == "east"))).scalar_one()
+        await conn.execute(insert(user_teams).values(user_id=uid, team_id=team, is_primary=True))
+    async with as_user(east) as e, as_user(ops) as o:
+        assert (await e.get("/api/v1/apps/hr/lead")).status_code == 403
+        r = await client.put(f"{META}/apps/hr/access/teams", json={"team": "sales", "preset": "read"})
+        assert r.status_code == 200 and r.json()["role"].startswith("hr_team_")
+        ctx.auth.forget_cached()
+        assert [x["name"] for x in (await e.get("/api/v1/apps/hr/lead")).json()["items"]] == ["Admin's"]  # a sub-team
+        assert (await o.get("/api/v1/apps/hr/lead")).status_code == 403  # someone outside the team
+        listed = (await client.get(f"{META}/apps/hr/access")).json()
+        assert [(t["team"], t["preset"]) for t in listed["teams"]] == [("sales", "read")]
+        assert "hr_team_" not in str([r["role"] for r in listed["items"]])  # not among the roles
+        exported = zipfile.ZipFile(io.BytesIO((await client.get(f"{META}/apps/hr/package")).content))
+        assert not [n for n in exported.namelist() if n.startswith("roles/")]  # an installation's teams: not shipped
+        r = await client.put(f"{META}/apps/hr/access/teams", json={"team": "sales", "preset": "none"})
+        assert r.status_code == 200 and r.json()["role"] is None
+        assert (await e.get("/api/v1/apps/hr/lead")).status_code == 403
+        assert (await client.get(f"{META}/apps/hr/access")).json()["teams"] == []
+    bad = await client.put(f"{META}/apps/hr/access/teams", json={"team": "ghost", "preset": "own"})
+    assert bad.status_code == 404 and errors(bad) == [("/team", "not_found")]
