@@ -85,6 +85,8 @@ async def app_settings(app: str, request: Request, c: Ctx, viewer: CurrentBuilde
         entities = await c.store.list(conn, app)
         binned = await c.schema.binned_entities(conn, app)
         access = await c.app_admin.access(conn, viewer.access, app)
+        team_rows = await c.app_admin.team_access(conn, viewer.access, app)
+        choices = await c.app_admin.team_choices(conn, viewer.access, app)
         package = await _upgrade(c, conn, app)
     words = preset_words(viewer._)
     labels = {e.key: text_in(e.label, viewer.locale, e.key) for e in entities}
@@ -92,6 +94,9 @@ async def app_settings(app: str, request: Request, c: Ctx, viewer: CurrentBuilde
         r | {"name": text_in(r["label"], viewer.locale, r["role"]), "entities": [labels.get(k, k) for k in r["entities"]]}
         for r in access
     ]
+    given = {t["team"] for t in team_rows}
+    teams = [t | {"name": text_in(t["label"], viewer.locale, t["team"])} for t in team_rows]
+    team_choices = [t | {"name": text_in(t["label"], viewer.locale, t["team"])} for t in choices if t["team"] not in given]
     build_app = {
         "key": app,
         "label": text_in(found["label"], viewer.locale, app),
@@ -99,6 +104,6 @@ async def app_settings(app: str, request: Request, c: Ctx, viewer: CurrentBuilde
     }
     return page(
         request, "builder/app_settings.html", viewer=viewer, app=found, card=card_of(found, viewer), roles=roles,
-        presets=words, key_editable=not entities and not binned, package=package, build_section="settings",
-        build_app=build_app, **form_choices(viewer),
+        teams=teams, team_choices=team_choices, presets=words, key_editable=not entities and not binned, package=package,
+        build_section="settings", build_app=build_app, **form_choices(viewer),
     )  # fmt: skip

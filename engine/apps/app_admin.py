@@ -168,6 +168,12 @@ class AppAdmin:
             out.append({"team": row.key, "label": row.label, "role": row.role, "preset": preset_of(effective(grants, key))})
         return out
 
+    async def team_choices(self, conn: AsyncConnection, actor: Access, key: str) -> list[Doc]:
+        """Every team (key, label, depth in the tree), in tree order: what a manager may give access to."""
+        require_app_manager(actor, key)
+        rows = (await conn.execute(select(teams.c.key, teams.c.label, teams.c.path).order_by(teams.c.path))).all()
+        return [{"team": r.key, "label": r.label, "depth": r.path.count("/") - 2} for r in rows]
+
     async def set_team_access(self, conn: AsyncConnection, actor: Access, key: str, team: str, preset: str) -> Doc:
         """Give a team (and its sub-teams) a preset in the app, through a role the team holds; "none" removes it."""
         require_app_manager(actor, key)

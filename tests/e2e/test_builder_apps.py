@@ -115,6 +115,19 @@ def test_an_admin_creates_opens_renames_exports_reinstalls_deletes_and_restores_
     assert (hr["read"], hr["create"], hr["update"], hr["manage"]) == ("own", True, "own", False)
     assert "人事" in _launcher_apps(member, base_url)
     assert member.locator(".tg-app", has_text="人事").locator(".tg-app-icon").get_attribute("data-app-color") == "#13a8a8"
+    # A team: the sales department (and so its sub-teams, e.g. rep1's Sales East) may view all of it.
+    rep = sign_in(browser, base_url, "demo.rep1@example.com")
+    assert "人事" not in _launcher_apps(rep, base_url)
+    add = page.locator("[data-team-add]")
+    add.locator("select[name=team]").select_option("crm_sales")
+    add.locator("select[name=preset]").select_option("read")
+    add.locator("button").click()
+    team_row = page.locator("#tg-team-access tr[data-team=crm_sales]")
+    expect_text(team_row, "销售部")
+    assert team_row.locator("select").input_value() == "read"
+    assert "人事" in _launcher_apps(rep, base_url)
+    rep.context.close()
+    page.wait_for_selector("#tg-app-settings[data-ready]")
     _shot(page, "builder-apps-settings-zh-1280")
 
     # Rename: labels, description and colour; the page, /build and the launcher show the new name.

@@ -48,6 +48,35 @@ function startAccess(root) {
   });
 }
 
+function startTeams(root) {
+  // A team's access: change it in place ("No access" removes the team), or add a team with a choice.
+  const presets = JSON.parse(root.dataset.presets);
+  root.querySelectorAll("[data-team-select]").forEach((select) => {
+    const row = select.closest("tr");
+    let current = select.value;
+    select.addEventListener("change", async () => {
+      select.disabled = true;
+      const r = await api("PUT", `${root.dataset.api}/access/teams`, { team: row.dataset.team, preset: select.value });
+      select.disabled = false;
+      if (!r.ok) { toast(problemText(r), "error"); select.value = current; return; }
+      current = r.data.preset;
+      row.querySelector("[data-access-words]").textContent = presets[current][1];
+      toast(fill(root.dataset.msgAccessSaved, { role: row.dataset.teamName, choice: presets[current][0] }));
+    });
+  });
+  const add = root.querySelector("[data-team-add]");
+  if (!add) return;
+  add.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = add.querySelector("button");
+    button.disabled = true;
+    const r = await api("PUT", `${root.dataset.api}/access/teams`, { team: add.elements.team.value, preset: add.elements.preset.value });
+    button.disabled = false;
+    if (!r.ok) { toast(problemText(r), "error"); return; }
+    location.reload();  // the team moves from the choices into the table
+  });
+}
+
 function startDelete(root) {
   const opener = root.querySelector("[data-app-delete]");
   const dialog = root.querySelector("#tg-app-delete-dialog");
@@ -73,6 +102,7 @@ function startDelete(root) {
 export function start(root) {
   startGeneral(root);
   startAccess(root);
+  startTeams(root);
   startDelete(root);
   startPackage(root);
 }
