@@ -24,6 +24,7 @@ def _shot(page, name: str) -> None:
     folder = os.environ.get("TANGRAM_SHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # from the top: the sticky top bar would land mid-page otherwise
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 

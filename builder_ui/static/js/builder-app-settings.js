@@ -29,41 +29,40 @@ function startGeneral(root) {
   });
 }
 
-function startAccess(root) {
+function wireChoice(root, select, url, body, name, after) {
+  // One access choice (a role's or a team's): saved at once, words updated, the old choice back on a refusal.
   const presets = JSON.parse(root.dataset.presets);
-  root.querySelectorAll("[data-access-select]").forEach((select) => {
-    const row = select.closest("tr");
-    let current = select.value;
-    select.addEventListener("change", async () => {
-      select.disabled = true;
-      const r = await api("PUT", `${root.dataset.api}/access`, { role: row.dataset.role, preset: select.value });
-      select.disabled = false;
-      if (!r.ok) { toast(problemText(r), "error"); select.value = current; return; }
-      current = r.data.preset;
-      row.querySelector("[data-access-words]").textContent = presets[current][1];
-      row.querySelectorAll(".tg-access-note").forEach((n) => { if (r.data.source === "app" && !n.dataset.keep) n.hidden = true; });
-      select.querySelector("option[value=custom]")?.remove();
-      toast(fill(root.dataset.msgAccessSaved, { role: row.dataset.roleName, choice: presets[current][0] }));
-    });
+  const row = select.closest("tr");
+  let current = select.value;
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    const r = await api("PUT", url, body(row, select.value));
+    select.disabled = false;
+    if (!r.ok) { toast(problemText(r), "error"); select.value = current; return; }
+    current = r.data.preset;
+    row.querySelector("[data-access-words]").textContent = presets[current][1];
+    after(row, r.data);
+    toast(fill(root.dataset.msgAccessSaved, { role: name(row), choice: presets[current][0] }));
   });
+}
+
+function startAccess(root) {
+  root.querySelectorAll("[data-access-select]").forEach((select) => wireChoice(
+    root, select, `${root.dataset.api}/access`, (row, preset) => ({ role: row.dataset.role, preset }),
+    (row) => row.dataset.roleName,
+    (row, data) => {
+      row.querySelectorAll(".tg-access-note").forEach((n) => { if (data.source === "app" && !n.dataset.keep) n.hidden = true; });
+      row.querySelector("option[value=custom]")?.remove();
+    },
+  ));
 }
 
 function startTeams(root) {
   // A team's access: change it in place ("No access" removes the team), or add a team with a choice.
-  const presets = JSON.parse(root.dataset.presets);
-  root.querySelectorAll("[data-team-select]").forEach((select) => {
-    const row = select.closest("tr");
-    let current = select.value;
-    select.addEventListener("change", async () => {
-      select.disabled = true;
-      const r = await api("PUT", `${root.dataset.api}/access/teams`, { team: row.dataset.team, preset: select.value });
-      select.disabled = false;
-      if (!r.ok) { toast(problemText(r), "error"); select.value = current; return; }
-      current = r.data.preset;
-      row.querySelector("[data-access-words]").textContent = presets[current][1];
-      toast(fill(root.dataset.msgAccessSaved, { role: row.dataset.teamName, choice: presets[current][0] }));
-    });
-  });
+  root.querySelectorAll("[data-team-select]").forEach((select) => wireChoice(
+    root, select, `${root.dataset.api}/access/teams`, (row, preset) => ({ team: row.dataset.team, preset }),
+    (row) => row.dataset.teamName, () => {},
+  ));
   const add = root.querySelector("[data-team-add]");
   if (!add) return;
   add.addEventListener("submit", async (e) => {
