@@ -39,7 +39,8 @@ class SchemaService:
         found = (await conn.execute(select(apps.c.deleted_at).where(apps.c.key == key))).first()
         if found is not None:
             where = " in the recycle bin: restore it, or choose another key" if found.deleted_at else ""
-            raise Conflict(f"app {key!r} already exists{where}", errors=[_err("/key", "taken", f"the key {key!r} is taken")])
+            taken = f"the key {key!r} is taken" + (" by an app in the recycle bin" if found.deleted_at else "")
+            raise Conflict(f"app {key!r} already exists{where}", errors=[_err("/key", "taken", taken)])
         now = self.clock.now()
         values = {"key": key, "label": label, "description": description, "icon": icon, "color": color}
         await conn.execute(insert(apps).values(**values, created_at=now, updated_at=now))
