@@ -30,6 +30,8 @@ class NavApp:
     description: str
     entities: tuple[NavEntity, ...]
     dashboards: tuple[NavEntity, ...] = ()
+    icon: str | None = None  # the app's own icon and colour ("#rrggbb"), when it has them
+    color: str | None = None
 
 
 def readable(viewer: Viewer, entities: list[CompiledEntity]) -> list[CompiledEntity]:
@@ -41,9 +43,8 @@ def _app(viewer: Viewer, app: dict[str, Any], entities: list[CompiledEntity]) ->
         NavEntity(e.key, text_in(e.label, viewer.locale, e.key), e.definition.options.icon or "rectangle-stack")
         for e in readable(viewer, entities)
     )
-    return NavApp(
-        app["key"], text_in(app.get("label"), viewer.locale, app["key"]), text_in(app.get("description"), viewer.locale), items
-    )
+    label, description = text_in(app.get("label"), viewer.locale, app["key"]), text_in(app.get("description"), viewer.locale)
+    return NavApp(app["key"], label, description, items, icon=app.get("icon"), color=app.get("color"))
 
 
 async def apps_for(c: Context, conn: AsyncConnection, viewer: Viewer) -> list[NavApp]:

@@ -29,8 +29,15 @@ async def buildable_apps(c: Context, conn: AsyncConnection, viewer: Viewer) -> l
 
 
 def may_build_anything(viewer: Viewer) -> bool:
-    """Cheap check for showing the way in (top bar): administrators, or a role with a manage grant."""
-    return viewer.access.is_admin or any(g.manage for grants in viewer.access.roles for g in grants)
+    """Cheap check for showing the way in (top bar): administrators, app builders (they may create apps),
+    or a role with a manage grant."""
+    a = viewer.access
+    return a.is_admin or a.creates_apps or any(g.manage for grants in a.roles for g in grants)
+
+
+def manages_app(viewer: Viewer, app: str) -> bool:
+    """May the viewer change the app as a whole (settings, who may use it, bin)? The engine's own check."""
+    return may_manage(viewer.access, app, "*")
 
 
 async def builder(viewer: CurrentViewer) -> Viewer:

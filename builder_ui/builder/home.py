@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from builder_ui.builder.access import CurrentBuilder, buildable_apps
+from builder_ui.builder.access import CurrentBuilder, buildable_apps, manages_app
+from builder_ui.builder.apps import card_of, form_choices
 from builder_ui.i18n import text_in
 from builder_ui.render import page
 from engine.api.deps import Ctx
+from engine.auth.policy import may_create_apps
 from engine.schema.keys import key_from_label
 
 router = APIRouter(include_in_schema=False)
@@ -18,19 +20,26 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/build")
 async def build_home(request: Request, c: Ctx, viewer: CurrentBuilder) -> Response:
+    """The apps the viewer builds; creating one (administrators and app builders), installing a package
+    (administrators), and the apps in the recycle bin the viewer manages."""
     async with c.db.read() as conn:
         apps = await buildable_apps(c, conn, viewer)
         entities = {a["key"]: await c.store.list(conn, a["key"]) for a in apps}
+        binned = await c.app_admin.binned(conn, viewer.access)
+        taken = [a["key"] for flag in (False, True) for a in await c.schema.list_apps(conn, binned=flag)]
     cards = [
-        {
-            "key": a["key"],
-            "label": text_in(a.get("label"), viewer.locale, a["key"]),
-            "description": text_in(a.get("description"), viewer.locale),
+        card_of(a, viewer)
+        | {
             "entities": [(e.key, text_in(e.label, viewer.locale, e.key)) for e in entities[a["key"]]],
+            "manages": manages_app(viewer, a["key"]),
         }
         for a in apps
     ]
-    return page(request, "builder/home.html", viewer=viewer, apps=cards, build_section="apps")
+    binned_cards = [card_of(a, viewer) | {"deleted_at": a["deleted_at"]} for a in binned]
+    return page(
+        request, "builder/home.html", viewer=viewer, apps=cards, binned=binned_cards, taken=taken,
+        may_create=may_create_apps(viewer.access), build_section="apps", **form_choices(viewer),
+    )  # fmt: skip
 
 
 @router.get("/build/key")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine.apps.app_admin import AppAdmin
 from engine.apps.form_rules import FormRules
 from engine.apps.forms import FormService
 from engine.apps.lines import LineItems, record_form_lines
@@ -95,6 +96,7 @@ class Context:
         self.attachments.register_jobs(self.job_handlers)
         Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
         self.packages = PackageService(self, self.db, self.settings.tangram_catalog_dir)  # engine/apps
+        self.app_admin = AppAdmin(self.schema, AuditJournal(self.clock), self.clock)  # apps as builders manage them
         forms = FormService(self.store, self.clock)  # a record form's lines sections are saved with the record
         self.lines = LineItems(self.records, self.reader, self.computed, self.store, record_form_lines(forms))
         self.imports = Imports(self.records, self.store, self.clock, self.settings, self.db)

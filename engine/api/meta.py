@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from engine.api.context import Context
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
-from engine.auth.policy import Access, may_manage
+from engine.apps.app_admin import require_app_manager
+from engine.auth.app_grants import PRESETS
+from engine.auth.policy import Access, may_create_apps, may_manage
 from engine.core.errors import ErrorDetail, Forbidden, ValidationFailed
+from engine.schema.app_style import AppColor, AppIcon
 from engine.schema.definition import Help, Key, Label, field_json
 from engine.schema.model import CompiledEntity
 
@@ -25,17 +32,40 @@ class AppIn(BaseModel):
     key: Key
     label: Label
     description: Help | None = None
+    icon: AppIcon | None = Field(default=None, description="One of the app icons (heroicons names)")
+    color: AppColor | None = Field(default=None, description='"#rrggbb"')
 
 
 class AppPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    key: Key = Field(default=None, description="Only while the app has no entity")  # type: ignore[assignment]
     label: Label = None  # omitted: unchanged; an explicit null is refused by the Label validator
     description: Help | None = None
+    icon: AppIcon | None = None
+    color: AppColor | None = None
 
 
-def _admin(actor: Access) -> None:
-    if not actor.is_admin or actor.token_read_only:
-        raise Forbidden("only administrators may create, relabel or delete apps")
+Preset = Literal["none", "read", "own", "team", "all", "manage"]
+
+
+class AccessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Key
+    preset: Preset
+
+
+class TeamAccessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    team: Key
+    preset: Preset
+
+
+@asynccontextmanager
+async def _changing(c: Context) -> AsyncIterator[AsyncConnection]:
+    """A write after which cached rights are dropped (roles may have changed)."""
+    async with c.db.write() as conn:
+        yield conn
+    c.auth.forget_cached()
 
 
 def _manager(actor: Access, app: str, entity: Any) -> None:
@@ -48,17 +78,22 @@ def entity_json(e: CompiledEntity) -> dict[str, Any]:
 
 
 @router.get("/apps")
-async def list_apps(c: Ctx, actor: CurrentActor) -> Response:
+async def list_apps(c: Ctx, actor: CurrentActor, binned: bool = False) -> Response:
+    """Every app; `binned=true`: the apps in the recycle bin that you manage."""
     async with c.db.read() as conn:
+        if binned:
+            return json_response({"items": await c.app_admin.binned(conn, actor)})
         return json_response({"items": await c.schema.list_apps(conn)})
 
 
 @router.post("/apps", status_code=201)
 async def create_app(request: Request, c: Ctx, actor: CurrentActor) -> Response:
-    _admin(actor)
+    """Administrators, and holders of the "builder" role (who then manage the app through a role made for it)."""
+    if not may_create_apps(actor):
+        raise Forbidden("only administrators and app builders may create apps")
     body = parse_model(AppIn, await read_json(request))
-    async with c.db.write() as conn:
-        return json_response(await c.schema.create_app(conn, body.key, body.label, body.description), 201)
+    async with _changing(c) as conn:
+        return json_response(await c.app_admin.create(conn, actor, body.model_dump(exclude_none=True)), 201)
 
 
 @router.get("/apps/{app}")
@@ -69,18 +104,61 @@ async def get_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
 
 @router.patch("/apps/{app}")
 async def update_app(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
-    _admin(actor)
+    """Labels, description, icon, colour; the key only while the app has no entity. Its managers may."""
+    require_app_manager(actor, app)
     body = parse_model(AppPatch, await read_json(request))
-    async with c.db.write() as conn:
-        return json_response(await c.schema.update_app(conn, app, body.model_dump(exclude_unset=True)))
+    async with _changing(c) as conn:
+        return json_response(await c.app_admin.update(conn, actor, app, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/apps/{app}", status_code=204)
 async def delete_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
-    _admin(actor)
+    """Move the app to the recycle bin (restore brings it back as it was)."""
     async with c.db.write() as conn:
-        await c.schema.delete_app(conn, app, confirm)
+        await c.app_admin.bin(conn, actor, app, confirm)
     return Response(status_code=204)
+
+
+@router.post("/apps/{app}/restore")
+async def restore_app(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    async with c.db.write() as conn:
+        return json_response(await c.app_admin.restore(conn, actor, app))
+
+
+@router.post("/apps/{app}/purge", status_code=204)
+async def purge_app(app: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
+    """Remove an app without entities from the recycle bin for good (administrators)."""
+    async with c.db.write() as conn:
+        await c.app_admin.purge(conn, actor, app, confirm)
+    return Response(status_code=204)
+
+
+@router.get("/apps/{app}/access")
+async def app_access(app: str, c: Ctx, actor: CurrentActor) -> Response:
+    """Who may use the app: every role with what it may do here (a preset, or "custom"), and the teams given
+    access to it (`teams`)."""
+    async with c.db.read() as conn:
+        items = await c.app_admin.access(conn, actor, app)
+        return json_response({"items": items, "teams": await c.app_admin.team_access(conn, actor, app), "presets": list(PRESETS)})
+
+
+@router.put("/apps/{app}/access")
+async def set_app_access(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Set one role's access to the app: {"role": "member", "preset": "own"} (its grant on "app.*")."""
+    require_app_manager(actor, app)
+    body = parse_model(AccessIn, await read_json(request))
+    async with _changing(c) as conn:
+        return json_response(await c.app_admin.set_access(conn, actor, app, body.role, body.preset))
+
+
+@router.put("/apps/{app}/access/teams")
+async def set_team_access(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Give a team and its sub-teams access to the app: {"team": "sales", "preset": "own"}; "none" removes it.
+    Stored as a role of the app held by the team (not exported with the app)."""
+    require_app_manager(actor, app)
+    body = parse_model(TeamAccessIn, await read_json(request))
+    async with _changing(c) as conn:
+        return json_response(await c.app_admin.set_team_access(conn, actor, app, body.team, body.preset))
 
 
 @router.get("/apps/{app}/entities")

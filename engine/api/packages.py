@@ -77,8 +77,9 @@ async def _zip_body(request: Request) -> bytes:
 
 @router.get("/apps/{app}/package")
 async def export_package(app: str, c: Ctx, actor: CurrentActor) -> Response:
-    """The app as a package zip (deterministic: the same app gives the same bytes)."""
-    _admin(actor, write=False)
+    """The app as a package zip (deterministic: the same app gives the same bytes). Its managers may, too."""
+    if not may_manage(actor, app, "*"):
+        _admin(actor, write=False)
     content = await c.packages.export_zip(app, actor)
     headers = {"Content-Disposition": f'attachment; filename="{app}.zip"'}
     return Response(content, media_type="application/zip", headers=headers)

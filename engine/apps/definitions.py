@@ -15,7 +15,7 @@ from engine.audit.journal import AuditJournal
 from engine.auth.admin import RoleAdmin
 from engine.auth.policy import Access
 from engine.auth.service import AuthService
-from engine.auth.tables import roles
+from engine.auth.tables import roles, team_roles
 from engine.core.clock import Clock
 from engine.process.service import ProcessService
 from engine.process.tables import process_versions, processes
@@ -64,7 +64,10 @@ class Definitions:
         if kind == "entity":
             return {e.key: e.definition.to_json() for e in await self.engines.store.list(conn, app)}
         if kind == "role":
-            rows = await conn.execute(select(roles.c.key, roles.c.definition).where(roles.c.builtin.is_(False)))
+            # Roles held by teams give a team access to the app on this installation (app settings): not shipped.
+            by_teams = select(team_roles.c.role_id)
+            query = select(roles.c.key, roles.c.definition).where(roles.c.builtin.is_(False), roles.c.id.not_in(by_teams))
+            rows = await conn.execute(query)
             return {key: doc for key, doc in rows if owned_by(doc, app)}
         if kind == "rule":
             return {r.key: r.definition for r in await conn.execute(select(rules).where(rules.c.app == app))}

@@ -30,13 +30,14 @@ async def export_files(conn: AsyncConnection, defs: Definitions) -> dict[str, by
     """relative path -> file content, for the app's manifest and every definition."""
     app = await defs.engines.schema.get_app(conn, defs.app)
     record = await installed(conn, defs.app)
-    if record is not None:
-        manifest = record.manifest
+    if record is not None:  # the package's manifest, with the look the app has now
+        manifest = record.manifest | {k: app[k] for k in ("icon", "color") if app[k] is not None}
     else:
         manifest = {"format": FORMAT, "key": app["key"], "name": app["label"], "version": "0.1.0"}
         manifest["min_engine_version"] = __version__
-        if app["description"] is not None:
-            manifest["description"] = app["description"]
+        for attr in ("description", "icon", "color"):
+            if app[attr] is not None:
+                manifest[attr] = app[attr]
     files = {"manifest.json": dump(manifest)}
     for kind in KINDS:
         for key, doc in (await defs.current(conn, kind.name)).items():

@@ -53,17 +53,19 @@ class Install:
     async def run(self) -> Doc:
         pkg, conn = self.package, self.conn
         record = await installed(conn, pkg.app)
+        adopted = False
         if record is None:
-            await self._new_app()
+            adopted = await self._new_app()
         else:
             self._check_version(record.version)
         plan = await self.plan(record is not None)
         await self._apply(plan)
-        counts = await self._samples() if self.sample and record is None and pkg.samples else {}
+        counts = await self._samples() if self.sample and record is None and not adopted and pkg.samples else {}
         refuse(self.errors, "The package has errors; nothing was installed")
         await self._remember(record)
         report = {
-            "app": pkg.app, "package": pkg.manifest.key, "mode": "upgrade" if record else "install",
+            "app": pkg.app, "package": pkg.manifest.key,
+            "mode": "upgrade" if record else "adopt" if adopted else "install",
             "from_version": record.version if record else None, "version": pkg.manifest.version,
             "definitions": pkg.counts(), "sample": counts, **plan.summary(),
         }  # fmt: skip
@@ -81,11 +83,23 @@ class Install:
             plan_kind(plan, kind.name, self.package.definitions[kind.name], base.get(kind.name, {}), current)
         return plan
 
-    async def _new_app(self) -> None:
+    async def _new_app(self) -> bool:
+        """Create the app; or, forced, adopt an app of that key built here (True): its definitions are the
+        "current" side of the plan with no baseline, so identical ones stay, new ones are added, and every
+        one that differs is kept as it is here and listed as a conflict (exists_locally)."""
         m = self.package.manifest
-        if (await self.conn.execute(select(apps.c.id).where(apps.c.key == m.key))).first():
-            raise Conflict(f"app {m.key!r} exists and was not installed from a package; it cannot be installed over")
-        await self.engines.schema.create_app(self.conn, m.key, m.name, m.description)
+        row = (await self.conn.execute(select(apps.c.id, apps.c.deleted_at).where(apps.c.key == m.key))).first()
+        if row is not None and row.deleted_at is not None:
+            raise Conflict(f"app {m.key!r} is in the recycle bin: restore it or purge it first", reason="binned")
+        if row is not None and not self.force:
+            raise Conflict(
+                f"app {m.key!r} exists and was not installed from a package; force it to install over it (what is "
+                "here is kept, what the package adds is added)", reason="exists_not_installed",
+            )  # fmt: skip
+        if row is not None:
+            return True
+        await self.engines.schema.create_app(self.conn, m.key, m.name, m.description, m.icon, m.color)
+        return False
 
     def _check_version(self, old: str) -> None:
         new = self.package.manifest.version

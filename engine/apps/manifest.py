@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from engine import __version__
+from engine.schema.app_style import AppColor, AppIcon
 from engine.schema.definition import Help, Key, Label
 
 SEMVER = (
@@ -31,6 +32,8 @@ class Manifest(BaseModel):
     version: SemVerText = Field(description="The package's version (semver, e.g. 1.2.0)")
     min_engine_version: SemVerText | None = Field(default=None, description="The oldest Tangram engine it runs on")
     description: Help | None = None
+    icon: AppIcon | None = Field(default=None, description="The app's icon (a name from the app icons)")
+    color: AppColor | None = Field(default=None, description='The app\'s colour, "#rrggbb"')
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

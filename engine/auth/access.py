@@ -8,22 +8,27 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.policy import Access
-from engine.auth.roles import RoleDefinition
-from engine.auth.tables import record_shares, roles, teams, user_roles, user_teams
+from engine.auth.roles import BUILDER_ROLE, RoleDefinition
+from engine.auth.tables import record_shares, roles, team_roles, teams, user_roles, user_teams
 
 
 async def load_access(
     conn: AsyncConnection, user_id: int, is_admin: bool, *, source: str, token_id: int | None = None,
     token_read_only: bool = False, token_apps: Any = None,
 ) -> Access:  # fmt: skip
-    """Two small indexed queries: the user's role definitions, and their teams with sub-teams."""
-    role_rows = (await conn.execute(select(roles.c.definition).join(user_roles).where(user_roles.c.user_id == user_id))).all()
-    grants = tuple(tuple(RoleDefinition.model_validate(r.definition).grants) for r in role_rows)
+    """Small indexed queries: the user's teams, their roles (their own and their teams'), the sub-teams."""
     mine = (
         await conn.execute(
             select(teams.c.id, teams.c.path, user_teams.c.is_primary).join(user_teams).where(user_teams.c.user_id == user_id)
         )
     ).all()
+    # The user's roles, and those held by their teams or any team above them (a team's role covers its sub-teams).
+    above = {int(t) for row in mine for t in row.path.strip("/").split("/") if t}
+    held = select(user_roles.c.role_id).where(user_roles.c.user_id == user_id)
+    if above:
+        held = held.union(select(team_roles.c.role_id).where(team_roles.c.team_id.in_(sorted(above))))
+    role_rows = (await conn.execute(select(roles.c.key, roles.c.definition).where(roles.c.id.in_(held)))).all()
+    grants = tuple(tuple(RoleDefinition.model_validate(r.definition).grants) for r in role_rows)
     subtree: frozenset[int] = frozenset()
     members: frozenset[int] = frozenset()
     if mine:
@@ -35,7 +40,7 @@ async def load_access(
         user_id=user_id, token_id=token_id, is_admin=is_admin, source=source, roles=grants,
         team_ids=frozenset(t.id for t in mine), subtree_team_ids=subtree,
         primary_team_id=min((t.id for t in mine if t.is_primary), default=None), team_member_ids=members, shared=shared,
-        token_read_only=token_read_only,
+        token_read_only=token_read_only, creates_apps=any(r.key == BUILDER_ROLE for r in role_rows),
         token_apps=None if token_apps is None else frozenset(token_apps),
     )  # fmt: skip
 

@@ -31,6 +31,7 @@ class Access(Actor):
     token_read_only: bool = False
     token_apps: frozenset[str] | None = None
     unrestricted: bool = False
+    creates_apps: bool = False  # holds the built-in "builder" role
     # Resolved when the access is loaded, so scope filters bind plain id lists that the owner and
     # primary-key indexes can serve (a subquery inside the OR made both databases scan).
     team_member_ids: frozenset[int] = frozenset()  # users in my teams and their sub-teams
@@ -138,6 +139,13 @@ def may_manage(access: Access, app: str, key: str) -> bool:
     if access.unrestricted or access.is_admin:
         return True
     return any((g := _pick(grants, app, key)) is not None and g.manage for grants in access.roles)
+
+
+def may_create_apps(access: Access) -> bool:
+    """Administrators and holders of the "builder" role, through an unnarrowed session or token."""
+    if access.token_read_only or access.token_apps is not None:
+        return False
+    return access.unrestricted or access.is_admin or access.creates_apps
 
 
 def _narrow(access: Access, entity: CompiledEntity, r: Rights) -> Rights:

@@ -79,6 +79,10 @@ def _everything(level: Level, write: bool, manage: bool = False) -> list[dict[st
     ]  # fmt: skip
 
 
+# Holders of this built-in role may create apps (they then manage the apps they create, through a role the
+# engine makes for each: engine/apps/app_admin.py). It grants nothing on records by itself.
+BUILDER_ROLE = "builder"
+
 # The roles every installation starts with; apps can ship more (app packages).
 BUILTIN_ROLES: tuple[RoleDefinition, ...] = tuple(
     RoleDefinition.model_validate(d)
@@ -87,5 +91,14 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = tuple(
         {"key": "manager", "label": {"en": "Manager", "zh-CN": "经理"}, "grants": _everything("team", True)},
         {"key": "member", "label": {"en": "Member", "zh-CN": "成员"}, "grants": _everything("own", True)},
         {"key": "read_only", "label": {"en": "Read-only", "zh-CN": "只读"}, "grants": _everything("all", False)},
+        {
+            "key": BUILDER_ROLE,
+            "label": {"en": "App builder", "zh-CN": "应用搭建者"},
+            "description": {
+                "en": "May create apps, and manages the apps they create",
+                "zh-CN": "可以创建应用并管理自己创建的应用",
+            },
+            "grants": [],
+        },
     )
 )

@@ -81,6 +81,15 @@ user_roles = Table(
     Column("role_id", IdType, ForeignKey("tg_roles.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# Roles a team holds: every member of the team or of one of its sub-teams has them (engine/auth/access.py).
+# The app settings page gives a team access to one app this way (engine/apps/app_admin.py).
+team_roles = Table(
+    "tg_team_roles",
+    system_metadata,
+    Column("team_id", IdType, ForeignKey("tg_teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", IdType, ForeignKey("tg_roles.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 # Explicit sharing of one record with a user or a team, beyond what their row scope shows them.
 record_shares = Table(
     "tg_record_shares",

@@ -33,35 +33,76 @@ class SchemaService:
     clock: Clock
 
     # -- apps ---------------------------------------------------------------------------------
-    async def create_app(self, conn: AsyncConnection, key: str, label: Any, description: Any) -> dict[str, Any]:
-        if (await conn.execute(select(apps.c.id).where(apps.c.key == key))).first():
-            raise Conflict(f"app {key!r} already exists")
+    async def create_app(
+        self, conn: AsyncConnection, key: str, label: Any, description: Any, icon: str | None = None, color: str | None = None
+    ) -> dict[str, Any]:
+        found = (await conn.execute(select(apps.c.deleted_at).where(apps.c.key == key))).first()
+        if found is not None:
+            where = " in the recycle bin: restore it, or choose another key" if found.deleted_at else ""
+            taken = f"the key {key!r} is taken" + (" by an app in the recycle bin" if found.deleted_at else "")
+            raise Conflict(f"app {key!r} already exists{where}", errors=[_err("/key", "taken", taken)])
         now = self.clock.now()
-        await conn.execute(insert(apps).values(key=key, label=label, description=description, created_at=now, updated_at=now))
+        values = {"key": key, "label": label, "description": description, "icon": icon, "color": color}
+        await conn.execute(insert(apps).values(**values, created_at=now, updated_at=now))
         return await self.get_app(conn, key)
 
-    async def get_app(self, conn: AsyncConnection, key: str) -> dict[str, Any]:
+    async def get_app(self, conn: AsyncConnection, key: str, *, binned: bool = False) -> dict[str, Any]:
+        """The live app (or, `binned=True`, the app in the recycle bin); NotFound otherwise."""
         row = (await conn.execute(select(apps).where(apps.c.key == key))).first()
-        if row is None:
-            raise NotFound(f"app {key!r} not found")
+        if row is None or (row.deleted_at is not None) != binned:
+            where = "in the recycle bin" if binned else "found"
+            raise NotFound(f"app {key!r} not {where}")
         return _app_json(row)
 
-    async def list_apps(self, conn: AsyncConnection) -> list[dict[str, Any]]:
-        return [_app_json(r) for r in (await conn.execute(select(apps).order_by(apps.c.key))).all()]
+    async def list_apps(self, conn: AsyncConnection, *, binned: bool = False) -> list[dict[str, Any]]:
+        """Live apps by key (or, `binned=True`, the apps in the recycle bin)."""
+        query = select(apps).where(apps.c.deleted_at.is_not(None) if binned else apps.c.deleted_at.is_(None))
+        return [_app_json(r) for r in (await conn.execute(query.order_by(apps.c.key))).all()]
 
     async def update_app(self, conn: AsyncConnection, key: str, changes: dict[str, Any]) -> dict[str, Any]:
-        await self.get_app(conn, key)
+        """Labels, description, icon, colour; and the key itself while the app has no entity (live or binned)."""
+        app = await self.get_app(conn, key)
+        new_key = changes.get("key", key)
+        if new_key != key:
+            count = (
+                await conn.execute(select(func.count()).select_from(entities).where(entities.c.app_id == app["id"]))
+            ).scalar_one()
+            if count:
+                error = _err("/key", "immutable", "the key cannot change once the app has a published form")
+                raise ValidationFailed("Invalid app", errors=[error])
+            if (await conn.execute(select(apps.c.id).where(apps.c.key == new_key))).first():
+                raise Conflict(f"app {new_key!r} already exists", errors=[_err("/key", "taken", f"the key {new_key!r} is taken")])
         await conn.execute(update(apps).where(apps.c.key == key).values(**changes, updated_at=self.clock.now()))
+        return await self.get_app(conn, new_key)
+
+    async def delete_app(self, conn: AsyncConnection, key: str, confirm: str | None) -> dict[str, Any]:
+        """Move the app to the recycle bin: it leaves every list and its records cannot be reached, but its
+        definitions, tables and data stay as they are until it is restored."""
+        app = await self.get_app(conn, key)
+        _require_confirmation(confirm, key)
+        referrers = [
+            ref for e in await self.store.list(conn, key) for ref in await self._referrers(conn, key, e.key, exclude=e.id)
+            if ref.split(".")[0] != key
+        ]  # fmt: skip
+        if referrers:
+            raise Conflict(f"entities of other apps relate to {key!r}: {', '.join(referrers)}; remove those fields first")
+        await conn.execute(update(apps).where(apps.c.id == app["id"]).values(deleted_at=self.clock.now()))
+        return await self.get_app(conn, key, binned=True)
+
+    async def restore_app(self, conn: AsyncConnection, key: str) -> dict[str, Any]:
+        app = await self.get_app(conn, key, binned=True)
+        await conn.execute(update(apps).where(apps.c.id == app["id"]).values(deleted_at=None, updated_at=self.clock.now()))
         return await self.get_app(conn, key)
 
-    async def delete_app(self, conn: AsyncConnection, key: str, confirm: str | None) -> None:
-        app = await self.get_app(conn, key)
+    async def purge_app(self, conn: AsyncConnection, key: str, confirm: str | None) -> None:
+        """Remove an app from the recycle bin for good; only an app without entities (purge those first)."""
+        app = await self.get_app(conn, key, binned=True)
         _require_confirmation(confirm, key)
         count = (
             await conn.execute(select(func.count()).select_from(entities).where(entities.c.app_id == app["id"]))
         ).scalar_one()
         if count:
-            raise Conflict(f"app {key!r} still has {count} entities; delete and purge them first")
+            raise Conflict(f"app {key!r} still has {count} entities; restore it, delete and purge them first")
         await conn.execute(delete(apps).where(apps.c.key == key))
 
     # -- entities ------------------------------------------------------------------------------
@@ -277,8 +318,9 @@ class SchemaService:
 
 
 def _app_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "key": row.key, "label": row.label, "description": row.description,
-            "created_at": row.created_at, "updated_at": row.updated_at}  # fmt: skip
+    return {"id": row.id, "key": row.key, "label": row.label, "description": row.description, "icon": row.icon,
+            "color": row.color, "created_at": row.created_at, "updated_at": row.updated_at,
+            "deleted_at": row.deleted_at}  # fmt: skip
 
 
 def _require_confirmation(confirm: str | None, key: str) -> None:

@@ -1,4 +1,5 @@
-"""Loads compiled entities by app and key, compiling each (entity id, version) only once per process."""
+"""Loads compiled entities by app and key, compiling each (entity id, version) only once per process.
+Entities of an app in the recycle bin are not found (as if binned themselves) until the app is restored."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class EntityStore:
             await conn.execute(
                 select(entities.c.id, entities.c.version)
                 .join(apps, apps.c.id == entities.c.app_id)
-                .where(apps.c.key == app, entities.c.key == entity, entities.c.deleted_at.is_(None))
+                .where(apps.c.key == app, entities.c.key == entity, entities.c.deleted_at.is_(None), apps.c.deleted_at.is_(None))
             )
         ).first()
         if head is None:
@@ -49,7 +50,7 @@ class EntityStore:
             await conn.execute(
                 select(entities.c.id, entities.c.version, entities.c.key)
                 .join(apps, apps.c.id == entities.c.app_id)
-                .where(apps.c.key == app, entities.c.deleted_at.is_(None))
+                .where(apps.c.key == app, entities.c.deleted_at.is_(None), apps.c.deleted_at.is_(None))
                 .order_by(entities.c.id)
             )
         ).all()
@@ -65,7 +66,7 @@ async def referrers(store: EntityStore, conn: AsyncConnection, target: CompiledE
         await conn.execute(
             select(entities.c.id, entities.c.version, apps.c.key.label("app"))
             .join(apps, apps.c.id == entities.c.app_id)
-            .where(entities.c.deleted_at.is_(None))
+            .where(entities.c.deleted_at.is_(None), apps.c.deleted_at.is_(None))
         )
     ).all()
     found = []

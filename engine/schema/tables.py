@@ -11,8 +11,11 @@ apps = Table(
     Column("key", String(63), nullable=False, unique=True),
     Column("label", JsonType, nullable=False),
     Column("description", JsonType, nullable=True),
+    Column("icon", String(40), nullable=True),  # a name from engine.schema.app_style.ICONS
+    Column("color", String(7), nullable=True),  # "#rrggbb"
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column("deleted_at", Timestamp, nullable=True),  # in the recycle bin since (its entities stay as they are)
     sqlite_autoincrement=True,
 )
 

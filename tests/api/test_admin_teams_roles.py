@@ -81,7 +81,7 @@ async def test_deleting_teams(client, ctx):
 
 async def test_roles_list_and_bad_definitions(client):
     listed = {r["key"]: r for r in (await client.get(f"{ADMIN}/roles")).json()["items"]}
-    assert set(listed) == {"admin", "manager", "member", "read_only"} and all(r["builtin"] for r in listed.values())
+    assert set(listed) == {"admin", "builder", "manager", "member", "read_only"} and all(r["builtin"] for r in listed.values())
     assert listed["member"]["label"] == {"en": "Member", "zh-CN": "成员"} and listed["member"]["definition"]["grants"]
     bad = {"key": "Sales Rep", "label": "", "grants": [{"entity": "crm", "read": "mine", "colour": 1}]}
     r = await client.post(f"{ADMIN}/roles", json=bad)
@@ -125,7 +125,7 @@ async def test_role_lifecycle(client, ctx):
 
 
 async def test_built_in_roles_can_be_edited_but_not_deleted(client, ctx):
-    for key in ("admin", "manager", "member", "read_only"):
+    for key in ("admin", "builder", "manager", "member", "read_only"):
         r = await client.delete(f"{ADMIN}/roles/{key}")
         assert r.status_code == 409 and "built-in" in r.json()["detail"]
     member = (await client.get(f"{ADMIN}/roles/member")).json()["definition"]

@@ -20,6 +20,9 @@ const controllers = [
   ["#tg-public-forms", () => import("./builder-public-forms.js")],
   ["#tg-roles, #tg-role-editor", () => import("./builder-roles.js")],
   ["#tg-people", () => import("./builder-people.js")],
+  ["[data-app-color]", () => import("./app-color.js")],
+  ["#tg-build-home", () => import("./builder-apps.js")],
+  ["#tg-app-settings", () => import("./builder-app-settings.js")],
 ];
 
 function start(root) {

@@ -101,8 +101,16 @@ async def test_the_same_version_again_is_refused_unless_forced(ctx: Context, tmp
     assert len(await records(ctx, "shop", "customer")) == 2
 
 
-async def test_an_app_built_by_hand_is_not_installed_over(ctx: Context, tmp_path: Path) -> None:
+async def test_an_app_built_by_hand_is_installed_over_only_when_forced(ctx: Context, tmp_path: Path) -> None:
     async with ctx.db.write() as conn:
         await ctx.schema.create_app(conn, "shop", "My shop", None)
     with pytest.raises(Conflict, match="was not installed from a package"):
         await install(ctx, tmp_path / "p", shop_files())
+    # Forced, the app is adopted: what the package adds is added, no sample data, the app keeps its label.
+    report = await install(ctx, tmp_path / "p", shop_files(), force=True)
+    assert report["mode"] == "adopt" and report["sample"] == {} and report["conflicts"] == []
+    assert {s["action"] for s in report["steps"]} == {"add"}
+    async with ctx.db.read() as conn:
+        assert (await ctx.schema.get_app(conn, "shop"))["label"] == "My shop"
+    again = await install(ctx, tmp_path / "p", shop_files(), force=True)
+    assert again["mode"] == "upgrade" and {s["action"] for s in again["steps"]} == {"unchanged"}
