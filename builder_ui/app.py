@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from builder_ui.builder import entities as build_entities
 from builder_ui.builder import home as build_home
 from builder_ui.i18n import gettext
 from builder_ui.pages import approvals, auth, board, dashboards, docs, home, imports, merge, notifications, public, records
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (docs, auth, home, build_home, merge, board, dashboards, notifications, approvals, public, imports, records)
+    pages = (docs, auth, home, build_home, build_entities, merge, board, dashboards, notifications, approvals, public, imports, records)
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others
         app.include_router(router)
     app.add_exception_handler(SignInRequired, _to_sign_in)  # type: ignore[arg-type]

@@ -132,6 +132,18 @@ async def update_entity(
         return json_response(entity_json(e), headers={"ETag": f'"{e.version}"'})
 
 
+@router.post("/apps/{app}/entities/{entity}/check")
+async def check_entity(app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Check a draft definition as publishing would (shape, configs, relation targets, formulas) without
+    saving it: 200 with the definition as it would be stored, or 422 with every error at its JSON path."""
+    _manager(actor, app, entity)
+    doc = await read_json(request)
+    if isinstance(doc, dict):
+        doc = {k: v for k, v in doc.items() if k not in ("version", "removed_fields")}
+    async with c.db.read() as conn:
+        return json_response((await c.schema.check_entity(conn, app, doc)).to_json())
+
+
 @router.delete("/apps/{app}/entities/{entity}", status_code=204)
 async def delete_entity(app: str, entity: str, c: Ctx, actor: CurrentActor, confirm: Confirm = None) -> Response:
     """Move the entity to the recycle bin (its table and data are kept until purged)."""

@@ -17,6 +17,7 @@ const controllers = [
   ["#tg-public-form", () => import("./public-form.js")],
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
+  ["#tg-designer", () => import("./builder-form.js")],
 ];
 
 function start(root) {
