@@ -18,6 +18,7 @@ const controllers = [
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
   ["#tg-designer", () => import("./builder-form.js")],
+  ["#tg-new-entity", () => import("./builder-entity-new.js")],
 ];
 
 function start(root) {

@@ -488,20 +488,20 @@ class Designer {
     const published = this.publishedKeys.has(key);
     const t = this.types.get(f.type);
     const out = [this.head(this.s.props_field, [
-      this.iconButton(this.s.move_up, "arrow-up", () => this.moveField(key, -1)),
-      this.iconButton(this.s.move_down, "arrow-down", () => this.moveField(key, 1)),
-      this.iconButton(this.s.remove, "trash", () => this.removeField(key), { "data-action": "remove-field" }),
+      this.iconButton(this.s.move_up, "arrow-up", () => this.moveField(f.key, -1)),
+      this.iconButton(this.s.move_down, "arrow-down", () => this.moveField(f.key, 1)),
+      this.iconButton(this.s.remove, "trash", () => this.removeField(f.key), { "data-action": "remove-field" }),
     ])];
     if (this.errors[key]) out.push(el("div", { class: "tg-banner error tg-dz-field-error", role: "alert", "data-field-error": key, text: this.errors[key].join(" ") }));
     const typeSelect = el("select", { class: "form-select form-select-sm", id: "p-type", "data-prop": "type" },
       ...this.data.types.map((x) => el("option", { value: x.key, selected: x.key === f.type, text: x.label })));
     typeSelect.addEventListener("change", () => this.commit(() => this.changeType(f, typeSelect.value)));
     out.push(this.row(this.s.type, typeSelect));
-    out.push(...this.labelInputs(f, "p-label", () => { this.proposeKeySoon(key); }));
+    out.push(...this.labelInputs(f, "p-label", () => { this.proposeKeySoon(f); }));
     const keyInput = this.input("p-key", key, (v, node) => {
       if (!/^[a-z][a-z0-9_]{0,62}$/.test(v) || this.fields.some((x) => x !== f && x.key === v)) { node.classList.add("is-invalid"); return; }
       node.classList.remove("is-invalid");
-      this.autoKeys.delete(key);
+      this.autoKeys.delete(f.key);
       this.commit(() => this.renameKey(f.key, v), { mergeKey: "p-key", props: false });
     }, { "data-prop": "key", readonly: published, maxlength: 63, autocomplete: "off" });
     out.push(this.row(this.s.key, keyInput, { help: published ? this.s.key_locked : null }));
@@ -513,7 +513,7 @@ class Designer {
     if (f.type === "formula") out.push(this.formulaEditor(f));
     if (t && !t.computed && f.type !== "attachment") out.push(this.defaultInput(f));
     if (t) out.push(...this.schemaProps(f, t.schema));
-    out.push(this.rulesEditor(key));
+    out.push(this.rulesEditor(f));
     return out;
   }
 
@@ -524,9 +524,9 @@ class Designer {
     for (const k of ["options", "target", "expression"]) if (fresh[k] !== undefined) f[k] = fresh[k];
   }
 
-  proposeKeySoon(key) {
+  proposeKeySoon(f) {
     clearTimeout(this.keyTimer);
-    this.keyTimer = setTimeout(() => this.proposeKey(key), 250);
+    this.keyTimer = setTimeout(() => this.proposeKey(f.key), 250);
   }
 
   resolve(schema, root) {
@@ -701,11 +701,11 @@ class Designer {
     }
   }
 
-  rulesEditor(key) {
-    const item = this.layoutItem(key);
+  rulesEditor(f) {
+    const item = this.layoutItem(f.key);
     const box = el("div", { class: "tg-dz-rules", "data-rules": true }, el("div", { class: "tg-dz-sub", text: this.s.rules }));
     if (!item) return box;
-    for (const rule of RULES) box.append(this.ruleRow(rule, () => this.layoutItem(key), (value) => this.setRule(key, rule, value)));
+    for (const rule of RULES) box.append(this.ruleRow(rule, () => this.layoutItem(f.key), (value) => this.setRule(f.key, rule, value)));
     return box;
   }
 
