@@ -27,10 +27,10 @@ router = APIRouter(include_in_schema=False)
 
 # The palette's words for the registered field types (a type registered later shows its key until named here).
 TYPE_LABELS = {
-    "text": "Single-line text", "long_text": "Multi-line text", "integer": "Integer", "decimal": "Decimal",
-    "currency": "Amount", "percent": "Percent", "boolean": "Yes / no", "date": "Date", "datetime": "Date and time",
-    "select": "Single choice", "multi_select": "Multiple choice", "email": "Email", "phone": "Phone", "url": "Link (URL)",
-    "relation": "Relation", "user": "Member", "auto_number": "Serial number", "json": "JSON", "formula": "Formula",
+    "text": "Short text", "long_text": "Long text", "integer": "Integer", "decimal": "Decimal",
+    "currency": "Amount", "percent": "Percent", "boolean": "Yes / no", "date": "Date", "datetime": "Date & time",
+    "select": "Choice", "multi_select": "Multi-choice", "email": "Email", "phone": "Phone", "url": "URL",
+    "relation": "Relation", "user": "Member", "auto_number": "Serial no.", "json": "JSON", "formula": "Formula",
     "attachment": "Attachment",
 }  # fmt: skip
 TYPE_GROUPS = {

@@ -32,6 +32,16 @@ function labelIn(label, locale, fallback = "") {
   return fallback;
 }
 
+function hexOf(colour) {
+  // An option's colour as the colour input needs it (#rrggbb): CSS names ("blue") through the canvas API.
+  if (!colour) return "#8c8c8c";
+  if (/^#[0-9a-f]{6}$/i.test(colour)) return colour;
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.fillStyle = "#8c8c8c";
+  ctx.fillStyle = colour;
+  return ctx.fillStyle;
+}
+
 const clone = (x) => JSON.parse(JSON.stringify(x));
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const itemKey = (item) => (typeof item === "string" ? item : item.field);
@@ -618,7 +628,7 @@ class Designer {
         const label = this.input(`p-opt-${i}`, labelIn(o.label, this.locale, ""), (v) => this.commit(() => {
           o.label = { ...(typeof o.label === "object" ? o.label : {}), [this.locale]: v };
         }, { mergeKey: `p-opt-${i}`, props: false }), { "aria-label": this.s.option_label, "data-option-label": o.key });
-        const colour = el("input", { type: "color", class: "tg-dz-colour", value: /^#[0-9a-f]{6}$/i.test(o.color || "") ? o.color : "#8c8c8c", "aria-label": this.s.colour });
+        const colour = el("input", { type: "color", class: "tg-dz-colour", value: hexOf(o.color), "aria-label": this.s.colour });
         colour.addEventListener("change", () => this.commit(() => { o.color = colour.value.toLowerCase(); }, { props: false }));
         const handle = el("span", { class: "tg-dz-handle", "aria-hidden": "true", text: "⋮⋮" });
         return el("li", { "data-option": o.key }, handle, colour, label,
