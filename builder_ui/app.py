@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    pages = (docs, auth, home, build_home, build_entities, merge, board, dashboards, notifications, approvals, public, imports, records)
+    pages = (docs, auth, home, build_home, build_entities, merge, board, dashboards, notifications, approvals, public, imports,
+             records)  # fmt: skip
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others
         app.include_router(router)
     app.add_exception_handler(SignInRequired, _to_sign_in)  # type: ignore[arg-type]

@@ -49,15 +49,22 @@ TYPE_ICONS = {
 # Each property's words in the panel (the config JSON Schema gives the rest: kind, limits, choices).
 PROPERTY_LABELS = {
     "required": "Required", "unique": "Unique values", "read_only": "Read-only", "indexed": "Indexed for fast search",
-    "default": "Default value", "min_length": "Minimum length", "max_length": "Maximum length", "pattern": "Pattern (regular expression)",
+    "default": "Default value", "min_length": "Minimum length", "max_length": "Maximum length",
+    "pattern": "Pattern (regular expression)",
     "min": "Minimum", "max": "Maximum", "precision": "Digits", "scale": "Decimal places", "currency": "Currency",
     "max_items": "At most this many choices", "on_delete": "When the target record is deleted", "prefix": "Prefix",
     "digits": "Digits", "start": "Starts at", "returns": "Result type", "max_files": "At most this many files",
     "max_size_mb": "Largest file (MB)", "accept": "Accepted kinds of file",
 }  # fmt: skip
 PROPERTY_HELP = {
-    "restrict": "Refuse the deletion", "set_null": "Clear this field", "cascade": "Delete this record too",
-    "number": "Number", "text": "Text", "boolean": "Yes / no", "date": "Date", "datetime": "Date and time",
+    "restrict": "Refuse the deletion",
+    "set_null": "Clear this field",
+    "cascade": "Delete this record too",
+    "number": "Number",
+    "text": "Text",
+    "boolean": "Yes / no",
+    "date": "Date",
+    "datetime": "Date and time",
 }
 
 
@@ -114,9 +121,11 @@ def _strings(_: Any) -> dict[str, str]:
         "off_form": "Not on the form", "empty_section": "Drag fields here", "delete_section": "Delete section",
         "section_settings": "Section", "one_value_per_line": "One per line", "reload": "Reload",
     }  # fmt: skip
-    return {k: _(v) for k, v in words.items()} | {f"prop_{k}": _(v) for k, v in PROPERTY_LABELS.items()} | {
-        f"enum_{k}": _(v) for k, v in PROPERTY_HELP.items()
-    }
+    return (
+        {k: _(v) for k, v in words.items()}
+        | {f"prop_{k}": _(v) for k, v in PROPERTY_LABELS.items()}
+        | {f"enum_{k}": _(v) for k, v in PROPERTY_HELP.items()}
+    )
 
 
 def _ops(_: Any) -> dict[str, Any]:
@@ -166,8 +175,8 @@ async def create_entity(
     if not label:
         errors["label_zh"] = _("Give the form a name")
     else:
-        doc = {"key": key, "label": label, "display_field": "name",
-               "fields": [{"key": "name", "type": "text", "label": {"zh-CN": "名称", "en": "Name"}, "required": True}]}  # fmt: skip
+        name = {"key": "name", "type": "text", "label": {"zh-CN": "名称", "en": "Name"}, "required": True}
+        doc = {"key": key, "label": label, "display_field": "name", "fields": [name]}
         layout = {"key": key, "entity": key, "sections": [{"columns": 2, "fields": ["name"]}]}
         try:
             async with c.db.write() as conn:
@@ -203,10 +212,7 @@ async def designer_page(request: Request, app: str, entity: str, c: Ctx, viewer:
         "removed": [f.key for f in e.removed],
         "form": form,
         "types": _field_types(_),
-        "targets": [
-            {"ref": x.key if a == app else f"{a}.{x.key}", "label": text_in(x.label, viewer.locale, x.key)
-             + ("" if a == app else f" ({a})")} for a, x in others
-        ],  # fmt: skip
+        "targets": [_target(a, x, app, viewer.locale) for a, x in others],
         "strings": _strings(_),
         "conditions": _ops(_),
         "locale": viewer.locale,
@@ -214,6 +220,12 @@ async def designer_page(request: Request, app: str, entity: str, c: Ctx, viewer:
     title = text_in(e.label, viewer.locale, e.key)
     return page(request, "builder/entity.html", viewer=viewer, build_section="apps", build_app=nav, build_entity=entity,
                 data=data, title=title, app_key=app, entity_key=entity, palette=_palette(data["types"], _))  # fmt: skip
+
+
+def _target(app: str, e: Any, here: str, locale: str) -> dict[str, str]:
+    """A relation target the panel offers: entities of this app by key, of other apps as app.entity."""
+    label = text_in(e.label, locale, e.key)
+    return {"ref": e.key, "label": label} if app == here else {"ref": f"{app}.{e.key}", "label": f"{label} ({app})"}
 
 
 class _Cfg(dict[str, Any]):
