@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -218,8 +219,10 @@ async def designer_page(request: Request, app: str, entity: str, c: Ctx, viewer:
         "locale": viewer.locale,
     }
     title = text_in(e.label, viewer.locale, e.key)
+    canvas_html = Markup(_canvas_html(viewer, data["entity"], form))  # noqa: S704 (rendered by the autoescaping templates)
     return page(request, "builder/entity.html", viewer=viewer, build_section="apps", build_app=nav, build_entity=entity,
-                data=data, title=title, app_key=app, entity_key=entity, palette=_palette(data["types"], _))  # fmt: skip
+                data=data, title=title, app_key=app, entity_key=entity, palette=_palette(data["types"], _),
+                canvas=canvas_html)  # fmt: skip
 
 
 def _target(app: str, e: Any, here: str, locale: str) -> dict[str, str]:
@@ -278,6 +281,15 @@ def _draft_layout(doc: dict[str, Any], form: dict[str, Any] | None, locale: str)
     return tabs
 
 
+def _canvas_html(viewer: Any, doc: dict[str, Any], form: dict[str, Any] | None) -> str:
+    """The canvas of a draft: its tabs and sections with every field drawn by the end user's macro."""
+    return env.get_template("builder/entity_canvas.html").render(
+        tabs=_draft_layout(doc, form, viewer.locale), locale=viewer.locale, _=viewer._, viewer=viewer,
+        t=lambda v, fallback="": text_in(v, viewer.locale, fallback),
+        ctx={"tz": viewer.tz, "targets": {}, "names": {}, "display_of": lambda *a: "", "upload": ""},
+    )  # fmt: skip
+
+
 @router.post("/build/apps/{app}/entities/{entity}/canvas")
 async def canvas(request: Request, app: str, entity: str, c: Ctx, viewer: CurrentBuilder) -> Response:
     """The middle pane for a draft {entity, form}: the end user's form drawn with the same field macros."""
@@ -288,9 +300,4 @@ async def canvas(request: Request, app: str, entity: str, c: Ctx, viewer: Curren
         return HTMLResponse(viewer._("The draft is not readable"), status_code=400)
     async with c.db.read() as conn:
         await _app_nav(c, conn, viewer, app)
-    html = env.get_template("builder/entity_canvas.html").render(
-        tabs=_draft_layout(doc, form, viewer.locale), locale=viewer.locale, _=viewer._, viewer=viewer,
-        t=lambda v, fallback="": text_in(v, viewer.locale, fallback),
-        ctx={"tz": viewer.tz, "targets": {}, "names": {}, "display_of": lambda *a: "", "upload": ""},
-    )  # fmt: skip
-    return HTMLResponse(html)
+    return HTMLResponse(_canvas_html(viewer, doc, form))

@@ -89,7 +89,7 @@ class Designer {
   typeLabel(key) { return (this.types.get(key) || { label: key }).label; }
   fieldLabel(f) { return labelIn(f.label, this.locale, f.key); }
 
-  commit(change, { mergeKey = null, props = true } = {}) {
+  commit(change, { mergeKey = null, props = true, canvas = true } = {}) {
     if (!(mergeKey && mergeKey === this.mergeKey)) {
       this.undoStack.push(JSON.stringify({ draft: this.draft, selected: this.selected, auto: [...this.autoKeys] }));
       if (this.undoStack.length > LIMIT) this.undoStack.shift();
@@ -97,11 +97,13 @@ class Designer {
     }
     this.mergeKey = mergeKey;
     change();
-    this.changed(props);
+    this.changed(props, canvas);
   }
 
-  changed(props = true) {
-    this.renderCanvas(!props);
+  changed(props = true, canvas = true) {
+    // canvas false: the canvas already shows the change (a drag or a keyboard move done in its DOM)
+    if (canvas) this.renderCanvas(!props);
+    else { this.markSelection(); this.shown(); }
     if (props) this.renderProps();
     this.renderOffForm();
     this.saveDraft();
@@ -181,6 +183,12 @@ class Designer {
     this.canvasBody.replaceChildren(tpl.content);
     this.root.querySelector("[data-form-title]").textContent = labelIn(this.draft.entity.label, this.locale, this.draft.entity.key);
     this.decorateCanvas();
+    this.shown();
+  }
+
+  shown() {
+    // the canvas shows the draft (redrawn, or changed in place): tests and benchmarks wait on this count
+    this.root.dataset.renders = String(Number(this.root.dataset.renders || 0) + 1);
   }
 
   decorateCanvas() {
@@ -212,7 +220,7 @@ class Designer {
         const s = this.draft.form.sections[Number(grid.dataset.drop)];
         s.fields = [...grid.querySelectorAll(".tg-dz-field")].map((f) => items.get(f.dataset.key)).filter(Boolean);
       });
-    });
+    }, { canvas: [...this.canvasBody.querySelectorAll("[data-drop]")].some((g) => !g.querySelector(".tg-dz-field") || g.querySelector("[data-empty]")) });
   }
 
   markSelection() {
@@ -319,17 +327,28 @@ class Designer {
     const sections = this.draft.form.sections;
     const si = sections.findIndex((s) => s.kind !== "lines" && s.fields.some((x) => itemKey(x) === key));
     if (si < 0) return;
+    const within = (() => {
+      const i = sections[si].fields.findIndex((x) => itemKey(x) === key);
+      return i + delta >= 0 && i + delta < sections[si].fields.length;
+    })();
+    const node = this.canvasBody.querySelector(`.tg-dz-field[data-key="${CSS.escape(key)}"]`);
+    const sibling = node && (delta < 0 ? node.previousElementSibling : node.nextElementSibling);
+    const inPlace = within && sibling && sibling.classList.contains("tg-dz-field");
     this.commit(() => {
       const list = sections[si].fields;
       const i = list.findIndex((x) => itemKey(x) === key);
       const [item] = list.splice(i, 1);
-      if (i + delta >= 0 && i + delta <= list.length) { list.splice(i + delta, 0, item); return; }
+      if (i + delta >= 0 && i + delta <= list.length) {
+        list.splice(i + delta, 0, item);
+        if (inPlace) { if (delta < 0) sibling.before(node); else sibling.after(node); }
+        return;
+      }
       // past the end of its section: into the next (or previous) section of fields
       let next = si + delta;
       while (sections[next] && sections[next].kind === "lines") next += delta;
       if (!sections[next]) { list.splice(i, 0, item); return; }
       if (delta > 0) sections[next].fields.unshift(item); else sections[next].fields.push(item);
-    });
+    }, { canvas: !inPlace });
     this.focusSelected();
   }
 
@@ -1033,7 +1052,7 @@ class Designer {
     this.startPalette();
     this.renderProps();
     this.renderOffForm();
-    await this.renderCanvas();
+    if (this.canvasBody.firstElementChild) { this.decorateCanvas(); this.shown(); } else await this.renderCanvas();
     this.offerDraft();
   }
 }
