@@ -120,7 +120,7 @@ def _strings(_: Any) -> dict[str, str]:
         "fields_added": "Added", "fields_removed": "Removed", "fields_changed": "Changed", "created": "Created",
         "version": "Version {version}", "no_change": "No field changed (layout or settings only).",
         "off_form": "Not on the form", "empty_section": "Drag fields here", "delete_section": "Delete section",
-        "section_settings": "Section", "one_value_per_line": "One per line", "reload": "Reload",
+        "section_settings": "Section", "one_value_per_line": "One per line", "apply": "Apply", "reload": "Reload",
     }  # fmt: skip
     return (
         {k: _(v) for k, v in words.items()}

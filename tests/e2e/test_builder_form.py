@@ -163,6 +163,20 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     after = page.request.get(f"{base_url}/api/v1/meta/apps/{APP}/entities/{ENTITY}").json()
     kept = next(f for f in after["fields"] if f["key"] == kind)
     assert after["version"] == entity["version"] and len(kept["options"]) == 3
+
+    # the version history says what changed, in words
+    page.click("[data-action=versions]")
+    latest = page.locator("[data-versions] li").first
+    assert "第 3 版" in latest.inner_text() and "联系电话" in latest.locator(".tg-dz-added").inner_text()
+    assert "起始日期" in latest.locator(".tg-dz-changed").inner_text()
+    page.click("[data-versions-dialog] [data-close]")
+
+    # the unpublished change is kept in this browser: a reload offers it back
+    page.reload()
+    page.wait_for_selector("#tg-designer[data-ready]")
+    page.click("[data-restore-draft]")
+    page.locator(f".tg-dz-field[data-key={kind}]").click()
+    assert page.locator("[data-option-label]").count() == 2
     took = time.monotonic() - started
     print(f"\nleave request designed, published and changed live: {actions} UI actions, {took:.1f} s scripted")
 

@@ -43,7 +43,13 @@ function hexOf(colour) {
 }
 
 const clone = (x) => JSON.parse(JSON.stringify(x));
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+function canonical(x) {
+  // JSON with object keys sorted: two versions of a definition compare equal whatever order the database kept
+  if (Array.isArray(x)) return x.map(canonical);
+  if (x && typeof x === "object") return Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical(x[k])]));
+  return x;
+}
+const same = (a, b) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 const itemKey = (item) => (typeof item === "string" ? item : item.field);
 
 class Designer {
@@ -535,7 +541,12 @@ class Designer {
     }, { "data-prop": "key", readonly: published, maxlength: 63, autocomplete: "off" });
     out.push(this.row(this.s.key, keyInput, { help: published ? this.s.key_locked : null }));
     out.push(this.row(this.s.help_text, this.input("p-help", labelIn(f.help_text, this.locale, ""), (v) => {
-      this.commit(() => { if (v) f.help_text = v; else delete f.help_text; }, { mergeKey: "p-help", props: false });
+      this.commit(() => {
+        const map = typeof f.help_text === "object" && f.help_text ? { ...f.help_text } : {};
+        if (typeof f.help_text === "string" && f.help_text) map[this.locale] = f.help_text;
+        if (v) map[this.locale] = v; else delete map[this.locale];
+        if (Object.keys(map).length) f.help_text = map; else delete f.help_text;
+      }, { mergeKey: "p-help", props: false });
     }, { "data-prop": "help_text" })));
     if (f.type === "select" || f.type === "multi_select") out.push(this.optionsEditor(f));
     if (f.type === "relation") out.push(this.targetPicker(f));
@@ -804,7 +815,7 @@ class Designer {
       });
       if (!current) builder.root.items.push(builder.leaf());
       builder.render();
-      const apply = el("button", { type: "button", class: "btn btn-sm btn-primary", "data-apply-rule": rule, text: "OK" });
+      const apply = el("button", { type: "button", class: "btn btn-sm btn-primary", "data-apply-rule": rule, text: this.s.apply });
       const clear = el("button", { type: "button", class: "btn btn-sm", text: this.s.clear_rule });
       apply.addEventListener("click", () => setValue(builder.condition()));
       clear.addEventListener("click", () => setValue(null));
