@@ -55,7 +55,8 @@ PROPERTY_LABELS = {
     "min": "Minimum", "max": "Maximum", "precision": "Digits", "scale": "Decimal places", "currency": "Currency",
     "max_items": "At most this many choices", "on_delete": "When the target record is deleted", "prefix": "Prefix",
     "digits": "Digits", "start": "Starts at", "returns": "Result type", "max_files": "At most this many files",
-    "max_size_mb": "Largest file (MB)", "accept": "Accepted kinds of file",
+    "max_size_mb": "Largest file (MB)", "accept": "Accepted kinds of file", "label": "Label", "help_text": "Help text",
+    "options": "Options", "expression": "Formula", "target": "Links to", "type": "Type",
 }  # fmt: skip
 PROPERTY_HELP = {
     "restrict": "Refuse the deletion",

@@ -977,8 +977,10 @@ class Designer {
       const removed = [...before.values()].filter((f) => !after.has(f.key)).map(name);
       const changed = [...after.values()].filter((f) => before.has(f.key) && !same(before.get(f.key), f)).map((f) => {
         const old = before.get(f.key);
-        const what = [...new Set([...Object.keys(old), ...Object.keys(f)])].filter((k) => !same(old[k], f[k])).map((k) => this.s[`prop_${k}`] || k);
-        return `${name(f)} (${what.join(", ")})`;
+        const keys = [...new Set([...Object.keys(old), ...Object.keys(f)])].filter((k) => !same(old[k], f[k]));
+        const relabel = name(old) !== name(f) ? `${name(old)} → ${name(f)}` : name(f);
+        const what = keys.filter((k) => k !== "label" || name(old) === name(f)).map((k) => this.s[`prop_${k}`] || k);
+        return what.length ? `${relabel} (${what.join(", ")})` : relabel;
       });
       const line = (word, names, cls) => (names.length ? el("div", { class: cls }, el("strong", { text: `${word}: ` }), names.join("、")) : null);
       return el("li", { "data-version": v.version },
