@@ -201,3 +201,30 @@ def test_the_designer_reopens_the_crm_opportunity_and_quote_without_loss(browser
         page.locator("[data-status]", has_text="Nothing to publish").wait_for()
         after = page.request.get(f"{base_url}/api/v1/meta/apps/crm/entities/{entity}").json()
         assert after == before
+
+
+def test_the_designer_has_no_serious_accessibility_violation_and_labels_stay_text(browser, base_url):
+    from tests.e2e.test_accessibility import axe_results, severe
+
+    for width in (1280, 375):
+        page = sign_in(browser, base_url, ADMIN[0], "zh-CN", width, password=ADMIN[1], bypass_csp=True)
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        _open(page, f"{base_url}/build/apps/crm/entities/quote")
+        page.locator(".tg-dz-field").first.click()
+        payload = '<img src=x onerror="alert(1)">'
+        page.fill("[data-prop=label-zh-CN]", payload)
+        page.locator(".tg-dz-field", has_text=payload).wait_for()  # drawn as text by the server
+        found = severe(axe_results(page))
+        assert found == [], "\n".join(found)
+        # keyboard: a field is selected with Enter and moved with Alt+Down; undo puts it back
+        first = page.locator(".tg-dz-field").first
+        key = first.get_attribute("data-key")
+        first.focus()
+        page.keyboard.press("Alt+ArrowDown")
+        assert page.locator(".tg-dz-field").nth(1).get_attribute("data-key") == key
+        page.locator("[data-action=undo]").click()
+        page.locator("[data-action=undo]").click()
+        assert page.locator(".tg-dz-field").first.get_attribute("data-key") == key
+        assert dialogs == []
+        page.context.close()

@@ -198,7 +198,8 @@ class Designer {
   }
 
   decorateCanvas() {
-    this.canvasBody.querySelectorAll("input, select, textarea, button, a").forEach((c) => { c.tabIndex = -1; });
+    // the fields are pictures of the form: out of the tab order and the accessibility tree, clicks go to their frame
+    this.canvasBody.querySelectorAll(".tg-dz-field > .tg-field").forEach((c) => { c.inert = true; });
     this.canvasBody.querySelectorAll("[data-drop]").forEach((grid) => {
       Sortable.create(grid, {
         group: "fields", animation: 120, draggable: ".tg-dz-field", ghostClass: "tg-dz-ghost",
