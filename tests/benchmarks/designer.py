@@ -102,9 +102,11 @@ def main() -> None:
             published.append((time.perf_counter() - t) * 1000)
         browser.close()
     print(f"form designer, entity of {FIELDS} fields in 10 sections, Chromium, {reps} runs (median / worst, ms):")
-    for name, values in (("open until drawn", opened), ("  of which the page's response", served),("drop a dragged field, until shown", dragged),
-                         ("whole drag gesture (Playwright)", gestures),
-                         ("Alt+Down move, until redrawn", moved), ("publish a label change", published)):  # fmt: skip
+    rows = (
+        ("open until drawn", opened), ("  of which the page's response", served), ("drop a dragged field, until shown", dragged),
+        ("whole drag gesture (Playwright)", gestures), ("Alt+Down move, until shown", moved), ("publish a label change", published),
+    )  # fmt: skip
+    for name, values in rows:
         print(f"  {name:32} {statistics.median(values):7.0f} / {max(values):7.0f}")
 
 
