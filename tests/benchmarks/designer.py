@@ -104,7 +104,7 @@ def main() -> None:
     print(f"form designer, entity of {FIELDS} fields in 10 sections, Chromium, {reps} runs (median / worst, ms):")
     rows = (
         ("open until drawn", opened), ("  of which the page's response", served), ("drop a dragged field, until shown", dragged),
-        ("whole drag gesture (Playwright)", gestures), ("Alt+Down move, until shown", moved), 
+        ("whole drag gesture (Playwright)", gestures), ("Alt+Down move, until shown", moved),
         ("publish a label change", published),
     )  # fmt: skip
     for name, values in rows:
