@@ -49,9 +49,8 @@ def _add(page, type_key: str, zh: str, en: str) -> str:
 def _publish(page) -> str:
     before = page.locator("[data-status]").get_attribute("data-published")
     page.click("[data-action=publish]")
-    page.locator(f"[data-status][data-published]:not([data-published='{before or ''}'])").or_(
-        page.locator("[data-banner]:not([hidden])")
-    ).first.wait_for()
+    published = page.locator(f"[data-status][data-published]:not([data-published='{before or ''}'])")
+    published.or_(page.locator("[data-banner]:not([hidden])")).first.wait_for(state="attached")
     return page.locator("[data-status]").inner_text()
 
 
@@ -108,7 +107,7 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     actions += 2
 
     _publish(page)
-    page.locator("[data-status][data-published='2']").wait_for()
+    page.locator("[data-status][data-published='2']").wait_for(state="attached")
     actions += 1
     entity = page.request.get(f"{base_url}/api/v1/meta/apps/{APP}/entities/{ENTITY}").json()
     fields = {f["key"]: f for f in entity["fields"]}
@@ -144,7 +143,7 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     page.fill("[data-prop=label-zh-CN]", "起始日期")
     _add(page, "phone", "联系电话", "Phone")
     _publish(page)
-    page.locator("[data-status][data-published='3']").wait_for()
+    page.locator("[data-status][data-published='3']").wait_for(state="attached")
     actions += 6
     entity = page.request.get(f"{base_url}/api/v1/meta/apps/{APP}/entities/{ENTITY}").json()
     fields = {f["key"]: f for f in entity["fields"]}
@@ -157,7 +156,7 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     error = page.locator(f"[data-field-error={kind}]")
     error.wait_for()
     assert "1" in error.inner_text() and kind in error.inner_text()
-    assert page.locator(f".tg-dz-field[data-key={kind}].has-error .tg-error").inner_text()
+    page.locator(f".tg-dz-field[data-key={kind}].has-error .tg-error", has_text=kind).wait_for()  # on the canvas too
     assert page.locator("[data-banner]").is_visible()
     actions += 3
     after = page.request.get(f"{base_url}/api/v1/meta/apps/{APP}/entities/{ENTITY}").json()
@@ -171,12 +170,19 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     assert "起始日期" in latest.locator(".tg-dz-changed").inner_text()
     page.click("[data-versions-dialog] [data-close]")
 
-    # the unpublished change is kept in this browser: a reload offers it back
+    # the unpublished change is kept in this browser and on the server: a reload, or another computer, offers it back
+    page.locator("[data-status]", has_text="草稿已保存").wait_for()
     page.reload()
     page.wait_for_selector("#tg-designer[data-ready]")
     page.click("[data-restore-draft]")
     page.locator(f".tg-dz-field[data-key={kind}]").click()
     assert page.locator("[data-option-label]").count() == 2
+    elsewhere = _admin(browser, base_url)
+    _open(elsewhere, f"{base_url}/build/apps/{APP}/entities/{ENTITY}")
+    elsewhere.click("[data-restore-draft]")
+    elsewhere.locator(f".tg-dz-field[data-key={kind}]").click()
+    assert elsewhere.locator("[data-option-label]").count() == 2
+    elsewhere.context.close()
     took = time.monotonic() - started
     print(f"\nleave request designed, published and changed live: {actions} UI actions, {took:.1f} s scripted")
 
@@ -222,9 +228,9 @@ def test_the_designer_has_no_serious_accessibility_violation_and_labels_stay_tex
         key = first.get_attribute("data-key")
         first.focus()
         page.keyboard.press("Alt+ArrowDown")
-        assert page.locator(".tg-dz-field").nth(1).get_attribute("data-key") == key
+        expect(page.locator(".tg-dz-field").nth(1)).to_have_attribute("data-key", key)
         page.locator("[data-action=undo]").click()
         page.locator("[data-action=undo]").click()
-        assert page.locator(".tg-dz-field").first.get_attribute("data-key") == key
+        expect(page.locator(".tg-dz-field").first).to_have_attribute("data-key", key)
         assert dialogs == []
         page.context.close()

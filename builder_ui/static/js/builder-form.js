@@ -108,7 +108,8 @@ class Designer {
 
   changed(props = true, canvas = true) {
     // canvas false: the canvas already shows the change (a drag or a keyboard move done in its DOM)
-    if (canvas) this.renderCanvas(!props);
+    // A drawing still on its way carries an older draft: draw again rather than let it undo the change in place.
+    if (canvas || this.drawing) this.renderCanvas(!props && canvas);
     else { this.markSelection(); this.shown(); }
     if (props) this.renderProps();
     this.renderOffForm();
@@ -136,24 +137,39 @@ class Designer {
     return !same(this.draft.entity, this.published.entity) || !same(this.draft.form, this.published.form || this.defaultForm(this.published.entity));
   }
 
+  get draftUrl() { return `/api/v1/meta/apps/${this.app}/entities/${this.draft.entity.key}/draft`; }
+
   saveDraft() {
+    // In this browser at once (localStorage), on the server a moment later (another computer finds it there).
     clearTimeout(this.draftTimer);
     this.draftTimer = setTimeout(() => {
+      const dirty = this.dirty();
       try {
-        if (this.dirty()) {
-          localStorage.setItem(this.storageKey, JSON.stringify({ draft: this.draft, at: new Date().toISOString(), auto: [...this.autoKeys] }));
-          this.status.textContent = this.s.saved_draft;
-        } else {
-          localStorage.removeItem(this.storageKey);
-          this.status.textContent = "";
-        }
-      } catch { /* storage full or refused: the draft lives in the page only */ }
+        if (dirty) localStorage.setItem(this.storageKey, JSON.stringify({ draft: this.draft, at: new Date().toISOString(), auto: [...this.autoKeys] }));
+        else localStorage.removeItem(this.storageKey);
+      } catch { /* storage full or refused: the server keeps it */ }
+      if (dirty) this.status.textContent = this.s.saved_draft;  // else it keeps what publishing said
     }, 300);
+    clearTimeout(this.serverTimer);
+    this.serverTimer = setTimeout(async () => {
+      const dirty = this.dirty();
+      if (!dirty && !this.serverDraft) return;
+      const r = dirty
+        ? await api("PUT", this.draftUrl, { base_version: this.version, draft: this.draft })
+        : await api("DELETE", this.draftUrl);
+      this.serverDraft = dirty && r.ok;
+      if (dirty && r.ok) this.status.textContent = this.s.draft_saved;
+    }, 1200);
   }
 
-  offerDraft() {
+  async offerDraft() {
     let kept = null;
     try { kept = JSON.parse(localStorage.getItem(this.storageKey) || "null"); } catch { kept = null; }
+    const server = await api("GET", this.draftUrl);
+    this.serverDraft = server.ok;
+    if (server.ok && server.data.base_version === this.version && (!kept || new Date(server.data.updated_at) > new Date(kept.at))) {
+      kept = { draft: server.data.draft, at: server.data.updated_at, auto: [] };
+    }
     if (!kept || !kept.draft || same(kept.draft, this.draft)) return;
     const when = new Date(kept.at).toLocaleString(this.locale);
     const restore = el("button", { type: "button", class: "btn btn-sm btn-primary", text: this.s.yes, "data-restore-draft": true });
@@ -164,13 +180,18 @@ class Designer {
       box.remove();
       this.commit(() => { this.draft = kept.draft; this.autoKeys = new Set(kept.auto || []); });
     });
-    drop.addEventListener("click", () => { box.remove(); localStorage.removeItem(this.storageKey); });
+    drop.addEventListener("click", () => {
+      box.remove();
+      localStorage.removeItem(this.storageKey);
+      if (this.serverDraft) api("DELETE", this.draftUrl).then(() => { this.serverDraft = false; });
+    });
     this.banner.before(box);
   }
 
   // -- canvas ------------------------------------------------------------------------------------------
   async renderCanvas(debounce = false) {
     clearTimeout(this.canvasTimer);
+    this.drawing = true;
     if (debounce) {
       this.canvasTimer = setTimeout(() => this.renderCanvas(false), 200);
       return;
@@ -184,6 +205,7 @@ class Designer {
     });
     const html = await response.text();
     if (seq !== this.seq) return;  // a later draft is already on its way
+    this.drawing = false;
     const tpl = document.createElement("template");
     tpl.innerHTML = response.ok ? html : "";  // the server's partial, escaped by its templates
     this.canvasBody.replaceChildren(tpl.content);
@@ -938,6 +960,8 @@ class Designer {
         this.draft.form = clone(form);
       }
       localStorage.removeItem(this.storageKey);
+      clearTimeout(this.serverTimer);
+      if (this.serverDraft) { await api("DELETE", this.draftUrl); this.serverDraft = false; }
       this.storageKey = `tg-designer:${this.app}:${entity.key}:${this.version}:${this.formMeta.version}`;
       const done = fmt(this.s.published, { version: this.version });
       this.status.textContent = done;
@@ -1067,7 +1091,7 @@ class Designer {
     this.renderProps();
     this.renderOffForm();
     if (this.canvasBody.firstElementChild) { this.decorateCanvas(); this.shown(); } else await this.renderCanvas();
-    this.offerDraft();
+    await this.offerDraft();
   }
 }
 
