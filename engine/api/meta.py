@@ -173,7 +173,9 @@ async def save_draft(app: str, entity: str, request: Request, c: Ctx, actor: Cur
     user = _drafter(actor, app, entity)
     raw = await request.body()
     if len(raw) > MAX_DRAFT_BYTES:
-        raise ValidationFailed("The draft is too large", errors=[ErrorDetail("/draft", "too_large", f"at most {MAX_DRAFT_BYTES} bytes")])
+        raise ValidationFailed(
+            "The draft is too large", errors=[ErrorDetail("/draft", "too_large", f"at most {MAX_DRAFT_BYTES} bytes")]
+        )
     body = parse_model(DraftIn, await read_json(request))
     async with c.db.write() as conn:
         await c.store.get(conn, app, entity)
