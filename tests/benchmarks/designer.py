@@ -17,6 +17,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.e2e.browser import FLAGS, chromium_path
 from tests.e2e.server import ADMIN, crm_server
+from tests.e2e.test_builder_form import drag
 
 FIELDS = 150
 TYPES = ["text", "integer", "date", "decimal", "long_text", "boolean", "email", "phone"]
@@ -76,11 +77,10 @@ def main() -> None:
             # drag the first field of section 2 below the third one
             source = page.locator(".tg-dz-field[data-key=f015]")
             target = page.locator(".tg-dz-field[data-key=f018]")
-            box = target.bounding_box()
             before = _renders(page)
             page.evaluate(DROP_TIMER)
             gesture = time.perf_counter()
-            source.drag_to(target, target_position={"x": 20, "y": box["height"] - 4})
+            drag(page, source, target)
             _wait_render(page, before)
             gestures.append((time.perf_counter() - gesture) * 1000)
             dragged.append(page.evaluate("window.tgDropMs"))

@@ -46,6 +46,16 @@ def _add(page, type_key: str, zh: str, en: str) -> str:
     return expected
 
 
+def drag(page, source, target) -> None:
+    """Drag with the mouse as a person does (press, several moves, release): SortableJS's pointer mode."""
+    s, t = source.bounding_box(), target.bounding_box()
+    page.mouse.move(s["x"] + 20, s["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(s["x"] + 40, s["y"] + 30, steps=5)
+    page.mouse.move(t["x"] + 30, t["y"] + t["height"] / 2 + 10, steps=10)
+    page.mouse.up()
+
+
 def _publish(page) -> str:
     before = page.locator("[data-status]").get_attribute("data-published")
     page.click("[data-action=publish]")
@@ -96,7 +106,11 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     page.click("[data-apply-rule=visible_when]")
     page.locator(f".tg-dz-field[data-key={reason}] .tg-dz-rule").wait_for()
     actions += 9
-    _add(page, "attachment", "附件", "Attachment")
+    # the attachment is dragged from the palette onto the form, below the reason
+    drag(page, page.locator("[data-palette] [data-type=attachment]"), page.locator(f".tg-dz-field[data-key={reason}]"))
+    page.wait_for_selector("[data-prop=label-en]")
+    _selected_label(page, "附件", "Attachment")
+    page.locator(".tg-dz-field[data-key=attachment]").wait_for()
     actions += 3
     # undo removes the attachment, redo brings it back (one press each)
     page.locator("body").click(position={"x": 5, "y": 200})

@@ -224,7 +224,7 @@ class Designer {
     this.canvasBody.querySelectorAll(".tg-dz-field > .tg-field").forEach((c) => { c.inert = true; });
     this.canvasBody.querySelectorAll("[data-drop]").forEach((grid) => {
       Sortable.create(grid, {
-        group: "fields", animation: 120, draggable: ".tg-dz-field", ghostClass: "tg-dz-ghost",
+        group: "fields", animation: 120, draggable: ".tg-dz-field", ghostClass: "tg-dz-ghost", forceFallback: true,
         onEnd: (e) => { if (e.from !== e.to || e.oldIndex !== e.newIndex) this.readOrder(); },
         onAdd: (e) => {
           if (!e.item.dataset.type) return;
@@ -464,6 +464,7 @@ class Designer {
     });
     palette.querySelectorAll("[data-palette-group]").forEach((g) => Sortable.create(g, {
       group: { name: "fields", pull: "clone", put: false }, sort: false, draggable: ".tg-dz-type", animation: 120,
+      forceFallback: true,  // buttons do not start a native drag in every browser
     }));
     const search = this.root.querySelector("[data-palette-search]");
     search.addEventListener("input", () => {
