@@ -1,7 +1,8 @@
 """`python -m tests.benchmarks.designer`: the form designer on an entity with 150 fields, in Chromium against
 a real server (the CRM installed, plus a 150-field entity): opening the designer until its canvas is drawn,
 dragging a field to another place (until the canvas is redrawn in the new order), moving one with the
-keyboard, and publishing a label change with the layout changes made before (until both were answered). Prints the median and worst of
+keyboard, and publishing a label change with the layout changes made before
+(until both were answered). Prints the median and worst of
 BENCH_DESIGNER_REPS (default 5) runs of each, in milliseconds. No assertion: figures for the issue note."""
 
 from __future__ import annotations
