@@ -39,7 +39,7 @@ def _selected_label(page, zh: str, en: str) -> None:
 def _add(page, type_key: str, zh: str, en: str) -> str:
     """Click a palette type, name it in both languages; the key follows the English label."""
     page.click(f"[data-palette] [data-type={type_key}]")
-    page.wait_for_selector("[data-prop=label-en]")
+    expect(page.locator("[data-prop=type]")).to_have_value(type_key)  # the new field's panel is open
     _selected_label(page, zh, en)
     expected = en.lower().replace(" ", "_")
     page.locator(f".tg-dz-field[data-key={expected}]").wait_for()
@@ -49,10 +49,11 @@ def _add(page, type_key: str, zh: str, en: str) -> str:
 def drag(page, source, target) -> None:
     """Drag with the mouse as a person does (press, several moves, release): SortableJS's pointer mode."""
     s, t = source.bounding_box(), target.bounding_box()
-    page.mouse.move(s["x"] + 20, s["y"] + 10)
+    page.mouse.move(s["x"] + s["width"] / 2, s["y"] + s["height"] / 2)
     page.mouse.down()
-    page.mouse.move(s["x"] + 40, s["y"] + 30, steps=5)
-    page.mouse.move(t["x"] + 30, t["y"] + t["height"] / 2 + 10, steps=10)
+    page.mouse.move(s["x"] + s["width"] / 2 + 10, s["y"] + s["height"] / 2 + 10, steps=5)
+    page.mouse.move(t["x"] + 30, t["y"] + t["height"] / 2 + 10, steps=30)
+    page.mouse.move(t["x"] + 34, t["y"] + t["height"] / 2 + 12, steps=3)
     page.mouse.up()
 
 
@@ -108,7 +109,7 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     actions += 9
     # the attachment is dragged from the palette onto the form, below the reason
     drag(page, page.locator("[data-palette] [data-type=attachment]"), page.locator(f".tg-dz-field[data-key={reason}]"))
-    page.wait_for_selector("[data-prop=label-en]")
+    expect(page.locator("[data-prop=type]")).to_have_value("attachment")
     _selected_label(page, "附件", "Attachment")
     page.locator(".tg-dz-field[data-key=attachment]").wait_for()
     actions += 3
