@@ -377,7 +377,7 @@ class Designer {
       while (sections[next] && sections[next].kind === "lines") next += delta;
       if (!sections[next]) { list.splice(i, 0, item); return; }
       if (delta > 0) sections[next].fields.unshift(item); else sections[next].fields.push(item);
-    }, { canvas: !inPlace });
+    }, { canvas: !inPlace, props: !inPlace });  // in place: the canvas and the panel already show it
     this.focusSelected();
   }
 
