@@ -75,6 +75,9 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     # a new form: the key is made from the Chinese name (pinyin)
     page.goto(f"{base_url}/build/apps/{APP}/entities/new")
     page.wait_for_selector("#tg-new-entity[data-ready]")
+    page.click("#tg-new-entity button[type=submit]")  # no name: refused at the field
+    assert page.locator("#new-label_zh-err").inner_text() == "请给表单起个名称"
+    page.wait_for_selector("#tg-new-entity[data-ready]")
     page.fill("#new-label_zh", "请假申请")
     page.fill("#new-label_en", "Leave request")
     expect(page.locator("#new-key")).to_have_value(ENTITY)  # proposed by the server as the name is typed
