@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from builder_ui.i18n import text_in
 from builder_ui.session import CurrentViewer, Viewer
 from engine.api.context import Context
 from engine.auth.policy import may_manage
@@ -26,6 +27,25 @@ async def buildable_apps(c: Context, conn: AsyncConnection, viewer: Viewer) -> l
         if builds(viewer, app["key"], keys):
             out.append(app | {"entity_keys": keys})
     return out
+
+
+def nav_of(app: dict[str, Any], entities: list[Any], viewer: Viewer) -> dict[str, Any]:
+    """The builder's side navigation inside one app (templates/builder/layout.html's `build_app`)."""
+    key = app["key"]
+    return {
+        "key": key,
+        "label": text_in(app.get("label"), viewer.locale, key),
+        "entities": [(e.key, text_in(e.label, viewer.locale, e.key)) for e in entities],
+    }
+
+
+async def app_nav(c: Context, conn: AsyncConnection, viewer: Viewer, app: str) -> tuple[dict[str, Any], list[Any]]:
+    """The app's navigation and entities, or 403 when the viewer does not build it."""
+    apps = {a["key"]: a for a in await buildable_apps(c, conn, viewer)}
+    if app not in apps:
+        raise Forbidden(viewer._("You do not build this app"))
+    entities = await c.store.list(conn, app)
+    return nav_of(apps[app], entities, viewer), entities
 
 
 def may_build_anything(viewer: Viewer) -> bool:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
-from builder_ui.builder.access import CurrentBuilder, manages_app
+from builder_ui.builder.access import CurrentBuilder, manages_app, nav_of
 from builder_ui.i18n import text_in
 from builder_ui.render import page
 from builder_ui.session import Viewer
@@ -97,11 +97,7 @@ async def app_settings(app: str, request: Request, c: Ctx, viewer: CurrentBuilde
     given = {t["team"] for t in team_rows}
     teams = [t | {"name": text_in(t["label"], viewer.locale, t["team"])} for t in team_rows]
     team_choices = [t | {"name": text_in(t["label"], viewer.locale, t["team"])} for t in choices if t["team"] not in given]
-    build_app = {
-        "key": app,
-        "label": text_in(found["label"], viewer.locale, app),
-        "entities": [(e.key, text_in(e.label, viewer.locale, e.key)) for e in entities],
-    }
+    build_app = nav_of(found, entities, viewer)
     return page(
         request, "builder/app_settings.html", viewer=viewer, app=found, card=card_of(found, viewer), roles=roles,
         teams=teams, team_choices=team_choices, presets=words, key_editable=not entities and not binned, package=package,

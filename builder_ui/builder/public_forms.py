@@ -9,14 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from builder_ui.builder.access import CurrentBuilder, builds
+from builder_ui.builder.access import CurrentBuilder, app_nav
 from builder_ui.fields import field_views
 from builder_ui.i18n import text_in
 from builder_ui.render import page
 from engine.api.deps import Ctx
 from engine.apps.forms import FormService
 from engine.auth.policy import may_manage, scope
-from engine.core.errors import Forbidden
 from engine.process.timeline import user_names
 
 router = APIRouter(include_in_schema=False)
@@ -25,10 +24,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/build/apps/{app}/public-forms")
 async def public_forms_page(request: Request, app: str, c: Ctx, viewer: CurrentBuilder) -> Response:
     async with c.db.read() as conn:
-        entities = {e.key: e for e in await c.store.list(conn, app)}
-        if not builds(viewer, app, list(entities)):
-            raise Forbidden(viewer._("You do not build this app"))
-        label = text_in((await c.schema.get_app(conn, app)).get("label"), viewer.locale, app)
+        build_app, listed = await app_nav(c, conn, viewer, app)
+        entities = {e.key: e for e in listed}
         layouts = [r for r in await FormService(c.store, c.clock).list(conn, app)
                    if r.entity in entities and may_manage(viewer.access, app, r.entity)]  # fmt: skip
         published = [p for p in await c.public_forms.list(conn, app) if any(r.key == p["form"] for r in layouts)]
@@ -36,7 +33,6 @@ async def public_forms_page(request: Request, app: str, c: Ctx, viewer: CurrentB
     base = str(request.base_url).rstrip("/")
     forms = [_layout(r, entities[r.entity], viewer) for r in layouts]
     items = [p | {"link": base + p["url"], "owner_name": owners.get(p.get("owner"), "")} for p in published]
-    build_app = {"key": app, "label": label, "entities": [(k, text_in(e.label, viewer.locale, k)) for k, e in entities.items()]}
     return page(request, "builder/public_forms.html", viewer=viewer, build_app=build_app, build_section="public_forms",
                 forms=forms, items=items, app=app)  # fmt: skip
 

@@ -33,6 +33,8 @@ def new_password_errors(password: str, repeat: str, _: Any, field: str = "new_pa
     if password != repeat:
         errors["repeat"] = _("The two passwords differ.")
     return errors
+
+
 TIME_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Europe/London",
               "Europe/Berlin", "America/New_York", "America/Los_Angeles", "UTC")  # fmt: skip
 

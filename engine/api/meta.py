@@ -16,6 +16,8 @@ from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.versions import parse_if_match
 from engine.apps.app_admin import require_app_manager
+from engine.apps.drafts import MAX_BYTES as MAX_DRAFT_BYTES
+from engine.apps.drafts import DraftService
 from engine.auth.app_grants import PRESETS
 from engine.auth.policy import Access, may_create_apps, may_manage
 from engine.core.errors import ErrorDetail, Forbidden, ValidationFailed
@@ -208,6 +210,62 @@ async def update_entity(
     async with c.db.write() as conn:
         e = await c.schema.update_entity(conn, app, entity, doc, actor, expected)
         return json_response(entity_json(e), headers={"ETag": f'"{e.version}"'})
+
+
+@router.post("/apps/{app}/entities/{entity}/check")
+async def check_entity(app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Check a draft definition as publishing would (shape, configs, relation targets, formulas) without
+    saving it: 200 with the definition as it would be stored, or 422 with every error at its JSON path."""
+    _manager(actor, app, entity)
+    doc = await read_json(request)
+    if isinstance(doc, dict):
+        doc = {k: v for k, v in doc.items() if k not in ("version", "removed_fields")}
+    async with c.db.read() as conn:
+        return json_response((await c.schema.check_entity(conn, app, doc)).to_json())
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base_version: Annotated[int, Field(ge=1)]
+    draft: dict[str, Any]
+
+
+def _drafter(actor: Access, app: str, entity: str) -> int:
+    _manager(actor, app, entity)
+    if actor.user_id is None:
+        raise Forbidden("drafts belong to a person; this credential has none")
+    return actor.user_id
+
+
+@router.get("/apps/{app}/entities/{entity}/draft")
+async def get_draft(app: str, entity: str, c: Ctx, actor: CurrentActor) -> Response:
+    """Your unpublished draft of this entity in the form designer ({entity, form}), or 404."""
+    user = _drafter(actor, app, entity)
+    async with c.db.read() as conn:
+        return json_response(await DraftService(c.clock).get(conn, app, entity, user))
+
+
+@router.put("/apps/{app}/entities/{entity}/draft")
+async def save_draft(app: str, entity: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Keep your draft (replaced whole; not checked: publishing checks). `base_version`: the version it edits."""
+    user = _drafter(actor, app, entity)
+    raw = await request.body()
+    if len(raw) > MAX_DRAFT_BYTES:
+        raise ValidationFailed(
+            "The draft is too large", errors=[ErrorDetail("/draft", "too_large", f"at most {MAX_DRAFT_BYTES} bytes")]
+        )
+    body = parse_model(DraftIn, await read_json(request))
+    async with c.db.write() as conn:
+        await c.store.get(conn, app, entity)
+        return json_response(await DraftService(c.clock).save(conn, app, entity, user, body.base_version, body.draft))
+
+
+@router.delete("/apps/{app}/entities/{entity}/draft", status_code=204)
+async def discard_draft(app: str, entity: str, c: Ctx, actor: CurrentActor) -> Response:
+    user = _drafter(actor, app, entity)
+    async with c.db.write() as conn:
+        await DraftService(c.clock).discard(conn, app, entity, user)
+    return Response(status_code=204)
 
 
 @router.delete("/apps/{app}/entities/{entity}", status_code=204)

@@ -79,3 +79,19 @@ public_submissions = Table(
     Index("ix_tg_public_submissions_form", "public_form_id", "submitted_at"),
     sqlite_autoincrement=True,
 )
+
+# The form designer's unpublished drafts: one per person and entity, the whole {entity, form} being edited,
+# with the entity version it started from (a draft of an older version is offered with that warning).
+form_drafts = Table(
+    "tg_form_drafts",
+    system_metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("app", String(63), nullable=False),
+    Column("entity", String(63), nullable=False),
+    Column("user_id", IdType, nullable=False),
+    Column("base_version", Integer, nullable=False),
+    Column("draft", JsonType, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("app", "entity", "user_id"),
+    sqlite_autoincrement=True,
+)

@@ -168,6 +168,16 @@ class SchemaService:
             raise
         return updated
 
+    async def check_entity(self, conn: AsyncConnection, app: str, doc: Any) -> EntityDefinition:
+        """What publishing `doc` would check before touching data: its shape, each field's config, relation
+        targets and formulas (each error at its JSON path, a formula's with the parser's line and column).
+        Nothing is written; changes refused for the data already stored are found only on publish."""
+        await self.get_app(conn, app)
+        definition = parse_entity(doc, field_types())
+        await self._check_targets(conn, app, definition)
+        await self._check_formulas(conn, app, definition)
+        return definition
+
     async def delete_entity(self, conn: AsyncConnection, app: str, key: str, confirm: str | None) -> None:
         """Move an entity to the recycle bin: its table and data stay until purged."""
         entity = await self.store.get(conn, app, key)

@@ -23,6 +23,8 @@ const controllers = [
   ["[data-app-color]", () => import("./app-color.js")],
   ["#tg-build-home", () => import("./builder-apps.js")],
   ["#tg-app-settings", () => import("./builder-app-settings.js")],
+  ["#tg-designer", () => import("./builder-form.js")],
+  ["#tg-new-entity", () => import("./builder-entity-new.js")],
 ];
 
 function start(root) {

@@ -25,7 +25,7 @@ function select(options, value, label) {
   return s;
 }
 
-class FilterBuilder {
+export class FilterBuilder {  // also the form designer's condition builder (builder-form.js)
   constructor(dialog, data) {
     this.dialog = dialog;
     this.msg = dialog.dataset;
