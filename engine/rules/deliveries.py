@@ -44,7 +44,7 @@ async def rule_actions(conn: AsyncConnection, origin: dict[str, Any]) -> Any:
 class Deliveries:
     settings: Settings
     clock: Clock
-    # By the first key of `secret_from`; the process engine adds its service tasks (engine/api/context.py).
+    # By the key of `secret_from` that names them; the process engine adds its service tasks (engine/api/context.py).
     sources: dict[str, ActionsAt] = field(default_factory=lambda: {"rule": rule_actions})
 
     def register_jobs(self, handlers: JobHandlers) -> None:
@@ -87,9 +87,9 @@ class Deliveries:
 
     async def secret(self, conn: AsyncConnection, origin: Any, url: str) -> str:
         """The signing secret, read from the rule or process that queued the call (never the payload)."""
-        kind = next(iter(origin), None) if isinstance(origin, dict) else None
-        source = self.sources.get(kind) if isinstance(kind, str) else None
-        found = webhook_secret(await source(conn, origin), url) if source is not None else None
+        # By the key that names a source (PostgreSQL's jsonb does not keep the keys' order).
+        kind = next((k for k in self.sources if k in origin), None) if isinstance(origin, dict) else None
+        found = webhook_secret(await self.sources[kind](conn, origin), url) if kind is not None else None
         if found is None:
             # Sending it unsigned would let the receiver take it for a forgery, or worse, accept it.
             raise PermanentFailure("the webhook's signing secret is gone (its rule or process was changed or deleted); not sent")
