@@ -26,8 +26,7 @@ def migrate() -> None:
     managed at run time)."""
     from engine.setup import prepare_database
 
-    prepare_database(get_settings().database_url)
-    typer.echo("database is at the newest revision", err=True)
+    typer.echo(prepare_database(get_settings().database_url).summary(), err=True)
 
 
 @app.command()
