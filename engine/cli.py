@@ -278,6 +278,8 @@ def demo(
     total = sum(summary.counts.values())
     typer.echo(f"{total} records in {summary.seconds:.1f} s ({summary.records_per_second:.0f} records/s): "
                + ", ".join(f"{k} {n}" for k, n in summary.counts.items()))  # fmt: skip
+    if summary.in_flight:
+        typer.echo(f"{summary.in_flight} processes left waiting (approvals, tickets): the demo users' inboxes have work")
     typer.echo(f"demo users (password {summary.password}): {', '.join(summary.users)}")
 
 
