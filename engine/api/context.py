@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine.api.ratelimit import ApiRateLimit
 from engine.apps.form_rules import FormRules
 from engine.apps.forms import FormService
 from engine.apps.lines import LineItems, record_form_lines
@@ -104,6 +105,7 @@ class Context:
         # Public forms (engine/apps/public_forms.py); the rate limit counts per process (one serve: exact).
         self.public_forms = PublicForms(FormService(self.store, self.clock))
         self.public_rate = RateLimit()
+        self.api_rate = ApiRateLimit(self.settings)  # per token and per user, in this process
 
 
 async def ctx(request: Request) -> Context:  # async: FastAPI runs sync dependencies in a thread

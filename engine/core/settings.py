@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # connection arrives at: crm.example.com, *.example.com (subdomains) or * (any); comma-separated
     # or a JSON list. Other Host headers get a 400: redirects build their Location from it.
     tangram_allowed_hosts: Annotated[list[str], NoDecode] = []
+    # API rate limits (engine/api/ratelimit.py): requests a minute per API token and per user, counted in
+    # each serve process (bursts of a minute's worth allowed); past them, 429 with Retry-After. 0: no limit.
+    tangram_rate_limit_token: Annotated[int, Field(ge=0)] = 0
+    tangram_rate_limit_user: Annotated[int, Field(ge=0)] = 0
     # Request bodies above this size are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # Imports (engine/imports): the upload limit of the import routes (they accept files bigger than
