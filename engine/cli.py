@@ -29,8 +29,7 @@ def migrate() -> None:
     managed at run time)."""
     from engine.setup import prepare_database
 
-    prepare_database(get_settings().database_url)
-    typer.echo("database is at the newest revision", err=True)
+    typer.echo(prepare_database(get_settings().database_url).summary(), err=True)
 
 
 @app.command()
@@ -300,6 +299,8 @@ def demo(
     total = sum(summary.counts.values())
     typer.echo(f"{total} records in {summary.seconds:.1f} s ({summary.records_per_second:.0f} records/s): "
                + ", ".join(f"{k} {n}" for k, n in summary.counts.items()))  # fmt: skip
+    if summary.in_flight:
+        typer.echo(f"{summary.in_flight} processes left waiting (approvals, tickets): the demo users' inboxes have work")
     typer.echo(f"demo users (password {summary.password}): {', '.join(summary.users)}")
 
 

@@ -6,12 +6,12 @@ import asyncio
 
 from engine.auth.service import ensure_builtin_roles
 from engine.core.db import Database
-from engine.core.migrate import upgrade
+from engine.core.migrate import Migrated, upgrade
 
 
-def prepare_database(url: str) -> None:
+def prepare_database(url: str) -> Migrated:
     """Migrate the system tables and add the built-in roles (idempotent; run by `tangram migrate`)."""
-    upgrade(url)
+    migrated = upgrade(url)
 
     async def seed() -> None:
         db = Database(url)
@@ -22,3 +22,4 @@ def prepare_database(url: str) -> None:
             await db.dispose()
 
     asyncio.run(seed())
+    return migrated

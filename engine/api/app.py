@@ -37,6 +37,7 @@ from engine.api import (
 )
 from engine.api.context import Context
 from engine.api.csrf import CsrfGuard
+from engine.api.hosts import HostGuard
 from engine.api.limits import BodyLimit
 from engine.core.db import Database
 from engine.core.settings import Settings, get_settings
@@ -91,4 +92,5 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         BodyLimit, max_bytes=settings.max_body_bytes, larger=imports.UPLOAD_LIMITS(settings) + files.UPLOAD_LIMITS(settings)
     )
     app.add_middleware(duplicates.DuplicateHeader)
+    app.add_middleware(HostGuard, allowed_hosts=tuple(settings.tangram_allowed_hosts))  # outermost: before anything reads Host
     return app

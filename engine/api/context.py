@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine.api.ratelimit import ApiRateLimit
 from engine.apps.app_admin import AppAdmin
 from engine.apps.form_rules import FormRules
 from engine.apps.forms import FormService
@@ -27,7 +28,7 @@ from engine.imports.service import Imports
 from engine.jobs.builtin import register_builtins
 from engine.jobs.queue import JobHandlers
 from engine.process.engine import Processes
-from engine.process.runtime import ProcessServices
+from engine.process.runtime import ProcessServices, service_actions
 from engine.process.service import ProcessService
 from engine.records.automation import unless_paused
 from engine.records.computed import ComputedFields
@@ -38,7 +39,7 @@ from engine.records.reads import RecordReader
 from engine.records.service import RecordService
 from engine.records.views import Views
 from engine.reports.engine import Reports
-from engine.rules.deliveries import Deliveries
+from engine.rules.deliveries import Deliveries, rule_actions
 from engine.rules.engine import RuleEngine, Services
 from engine.rules.service import RuleService
 from engine.schema.service import SchemaService
@@ -94,7 +95,9 @@ class Context:
         self.rules.register_jobs(self.job_handlers)
         self.processes.register_jobs(self.job_handlers)
         self.attachments.register_jobs(self.job_handlers)
-        Deliveries(self.settings, self.clock).register_jobs(self.job_handlers)
+        # Webhook deliveries read their signing secret from the rule or service task that queued them.
+        secrets_at = {"rule": rule_actions, "process_version": service_actions}
+        Deliveries(self.settings, self.clock, secrets_at).register_jobs(self.job_handlers)
         self.packages = PackageService(self, self.db, self.settings.tangram_catalog_dir)  # engine/apps
         self.app_admin = AppAdmin(self.schema, AuditJournal(self.clock), self.clock)  # apps as builders manage them
         forms = FormService(self.store, self.clock)  # a record form's lines sections are saved with the record
@@ -104,6 +107,7 @@ class Context:
         # Public forms (engine/apps/public_forms.py); the rate limit counts per process (one serve: exact).
         self.public_forms = PublicForms(FormService(self.store, self.clock))
         self.public_rate = RateLimit()
+        self.api_rate = ApiRateLimit(self.settings)  # per token and per user, in this process
 
 
 async def ctx(request: Request) -> Context:  # async: FastAPI runs sync dependencies in a thread

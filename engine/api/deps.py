@@ -17,6 +17,7 @@ from engine.core.locales import from_accept_language
 async def current_actor(request: Request, c: Annotated[Context, Depends(ctx)]) -> Access:
     """The caller, speaking the language its Accept-Language header asks for (English by default)."""
     actor = await _caller(request, c)
+    c.api_rate.hit(actor)
     locale = from_accept_language(request.headers.get("accept-language"))
     return actor if locale == actor.locale else replace(actor, locale=locale)
 

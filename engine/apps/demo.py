@@ -21,12 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.apps.demo_org import make_organisation
 from engine.apps.demo_spec import Block, Spec, compile_spec
 from engine.apps.demo_values import Gen, Row, World
+from engine.auth.access import load_access
 from engine.auth.policy import Access, scope
 from engine.auth.service import AuthService
 from engine.core.clock import Clock
 from engine.core.db import Database
-from engine.core.errors import Conflict, ErrorDetail, NotFound, ValidationFailed
+from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, NotFound, TangramError, ValidationFailed
 from engine.core.settings import Settings
+from engine.expr.condition import parse_condition
+from engine.expr.to_sql import to_sql
+from engine.formula.env import Env
 from engine.records.automation import automation_paused
 from engine.records.reads import scoped
 from engine.records.service import RecordService
@@ -47,6 +51,7 @@ class DemoContext(Protocol):
     records: RecordService
     auth: AuthService
     rule_service: RuleService
+    processes: Any  # engine.process.engine.Processes: starts the in-flight work
 
 
 @dataclass
@@ -60,6 +65,7 @@ class DemoSummary:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     skipped: str | None = None  # why nothing was made (`if_empty` and the app has records)
+    in_flight: int = 0  # processes left waiting (approvals, tickets) so inboxes are not empty
 
     @property
     def records_per_second(self) -> float:
@@ -100,8 +106,79 @@ async def generate(
         with automation_paused():
             await _Run(ctx.records, conn, compiled, world, scale, summary, progress).all()
         await _enable_rules(conn, ctx.rule_service, app, compiled.organisation.enable_rules, summary.warnings)
+        summary.in_flight = await _leave_in_flight(ctx, conn, compiled, app, world.today, summary.warnings)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+async def _leave_in_flight(
+    ctx: DemoContext, conn: AsyncConnection, spec: Spec, app: str, today: date, warnings: list[str]
+) -> int:
+    """Start the spec's in-flight processes (automation on: they run as they would for a person)."""
+    started = 0
+    system = Access.system(source="demo")
+    env = Env.at(datetime(today.year, today.month, today.day, 12, tzinfo=ZoneInfo(ctx.settings.tangram_timezone)))
+    for i, item in enumerate(spec.in_flight):
+        entity = await ctx.store.get(conn, app, item.entity)
+        source = await ctx.store.get(conn, app, item.source.entity) if item.source else entity
+        where = item.source.where if item.source else item.where
+        for row in await _one_per_owner(conn, source, where, item.count, env, f"/in_flight/{i}"):
+            try:
+                async with conn.begin_nested():  # a process that cannot start leaves nothing behind
+                    await _start_one(ctx, conn, item, entity, row, system)
+            except TangramError as exc:
+                warnings.append(f"in_flight/{i}: {item.process} was not started: {exc.detail}")
+                break
+            started += 1
+    return started
+
+
+async def _start_one(
+    ctx: DemoContext, conn: AsyncConnection, item: Any, entity: Any, row: dict[str, Any], system: Access
+) -> None:
+    rid = row["id"]
+    if item.source is not None:
+        values = {k: _wire(_filled(v, row)) for k, v in item.values.items()}
+        rid = (await ctx.records.create(conn, entity, values | {"owner": row["owner"]}, system))["id"]
+    if item.set:
+        await ctx.records.update(conn, entity, rid, item.set, system)
+    owner = row["owner"]
+    actor = await load_access(conn, owner, False, source="ui") if owner is not None else system
+    try:
+        await ctx.processes.start(conn, entity, rid, item.process, actor)
+    except Conflict as exc:
+        if "already running" not in exc.detail:  # `set` fired a rule that started it: fine
+            raise
+
+
+async def _one_per_owner(
+    conn: AsyncConnection, entity: Any, where: dict[str, Any] | None, count: int, env: Env, path: str
+) -> list[dict[str, Any]]:
+    """The first live records matching `where`, at most one per owner (spread over the demo's people)."""
+    t = entity.table
+    query = select(t).where(t.c.deleted_at.is_(None)).order_by(t.c.id).limit(5000)
+    if where is not None:
+        errors = ErrorCollector()
+        node = parse_condition(where, entity, errors, f"{path}/where")
+        errors.raise_if_any("Invalid demo spec")
+        if node is not None:
+            query = query.where(to_sql(node, t, env))
+    out: list[dict[str, Any]] = []
+    owners: set[Any] = set()
+    for r in (await conn.execute(query)).mappings():
+        if r["owner"] not in owners:
+            owners.add(r["owner"])
+            out.append(dict(r))
+            if len(out) == count:
+                break
+    return out
+
+
+def _filled(value: Any, row: dict[str, Any]) -> Any:
+    """ "{field}" -> the source record's value of field; anything else as written."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return row.get(value[1:-1])
+    return value
 
 
 def _scale(spec: Spec, accounts: int | None) -> int:

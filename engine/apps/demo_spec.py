@@ -46,6 +46,30 @@ class Organisation(BaseModel):
     enable_rules: list[KeyText] = []
 
 
+class Source(BaseModel):
+    """The records an in-flight item starts from: live `entity` records matching `where`."""
+
+    model_config = ConfigDict(extra="forbid")
+    entity: KeyText
+    where: dict[str, Any] | None = None
+
+
+class InFlight(BaseModel):
+    """Work left waiting when the demo is loaded, so inboxes are not empty on the first visit: on
+    `count` records, one per owner, `set` is written and `process` started as the record's owner.
+    With `from`, each record is first created from a record of another entity: `values` strings
+    "{field}" take that record's field ("{id}" its id)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    process: KeyText
+    entity: KeyText
+    count: Annotated[int, Field(ge=1, le=50)]
+    where: dict[str, Any] | None = None
+    source: Source | None = Field(default=None, alias="from")
+    values: dict[str, Any] = {}
+    set: dict[str, Any] = {}
+
+
 class ScaleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: KeyText = "accounts"
@@ -72,6 +96,7 @@ class Spec:
     blocks: list[Block]
     kept: set[str]  # entities whose rows stay in memory
     picked: set[tuple[str, str | None]]
+    in_flight: list[InFlight] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +165,7 @@ def compile_spec(doc: Any, entities: dict[str, CompiledEntity]) -> Spec:
     if not isinstance(doc, dict):
         errors.add("", "type", "a demo spec is a JSON object")
         errors.raise_if_any("Invalid demo spec")
-    for key in sorted(set(doc) - {"format", "scale", "organisation", "words", "entities"}):
+    for key in sorted(set(doc) - {"format", "scale", "organisation", "words", "entities", "in_flight"}):
         errors.add(f"/{key}", "unknown_key", f"a demo spec has no key {key!r}")
     if doc.get("format") != 1:
         errors.add("/format", "format", "this engine reads demo spec format 1")
@@ -160,8 +185,26 @@ def compile_spec(doc: Any, entities: dict[str, CompiledEntity]) -> Spec:
             blocks.append(block)
             frames.append(Frame(block.entity, frames[block.per] if block.per is not None else None))
     c.kept.update(b.entity.key for b in blocks if any(other.per == blocks.index(b) for other in blocks))
+    in_flight = _in_flight(doc.get("in_flight", []), entities, errors)
     errors.raise_if_any("Invalid demo spec")
-    return Spec(scale, org, words, blocks, c.kept, c.picked)
+    return Spec(scale, org, words, blocks, c.kept, c.picked, in_flight)
+
+
+def _in_flight(doc: Any, entities: dict[str, CompiledEntity], errors: ErrorCollector) -> list[InFlight]:
+    if not isinstance(doc, list):
+        errors.add("/in_flight", "type", "expected a list of in-flight items")
+        return []
+    out = []
+    for i, item in enumerate(doc):
+        where = f"/in_flight/{i}"
+        parsed = _model(InFlight, item, where, errors)
+        if parsed is None:
+            continue
+        for path, key in ((f"{where}/entity", parsed.entity), (f"{where}/from/entity", parsed.source and parsed.source.entity)):
+            if key is not None and key not in entities:
+                errors.add(path, "unknown_entity", f"{key!r} is not an entity of the app")
+        out.append(parsed)
+    return out
 
 
 def _model(model: type[BaseModel], doc: Any, where: str, errors: ErrorCollector) -> Any:

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     # Origins (https://crm.example.com) besides the server's own host whose browser requests may write with
     # the session cookie (a reverse proxy that rewrites Host); comma-separated or a JSON list.
     tangram_trusted_origins: Annotated[list[str], NoDecode] = []
+    # Host names the server answers to (engine/api/hosts.py) besides localhost and the address a
+    # connection arrives at: crm.example.com, *.example.com (subdomains) or * (any); comma-separated
+    # or a JSON list. Other Host headers get a 400: redirects build their Location from it.
+    tangram_allowed_hosts: Annotated[list[str], NoDecode] = []
+    # API rate limits (engine/api/ratelimit.py): requests a minute per API token and per user, counted in
+    # each serve process (bursts of a minute's worth allowed); past them, 429 with Retry-After. 0: no limit.
+    tangram_rate_limit_token: Annotated[int, Field(ge=0)] = 0
+    tangram_rate_limit_user: Annotated[int, Field(ge=0)] = 0
     # Request bodies above this size are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # Imports (engine/imports): the upload limit of the import routes (they accept files bigger than
@@ -72,7 +80,7 @@ class Settings(BaseSettings):
     tangram_s3_access_key_id: str | None = None
     tangram_s3_secret_access_key: SecretStr | None = None
 
-    @field_validator("tangram_webhook_allow_hosts", "tangram_trusted_origins", mode="before")
+    @field_validator("tangram_webhook_allow_hosts", "tangram_trusted_origins", "tangram_allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -74,10 +74,12 @@ def as_decimal(cell: Any, percent: bool = False) -> Decimal:
     _refuse_formula(cell)
     if isinstance(cell, bool | date | time):
         raise InvalidValue("type", "expected a number")
-    if isinstance(cell, int | Decimal):
-        return Decimal(cell)
-    if isinstance(cell, float):
-        return Decimal(repr(cell))  # the shortest text that reads back as this float: 0.1, not 0.1000000000000000055
+    if isinstance(cell, int | Decimal | float):
+        # a float as the shortest text that reads back as it: 0.1, not 0.1000000000000000055
+        number = Decimal(repr(cell)) if isinstance(cell, float) else Decimal(cell)
+        if not number.is_finite():
+            raise InvalidValue("type", "expected a finite number")
+        return number
     text = unicodedata.normalize("NFKC", str(cell)).strip()
     negative = text.startswith("(") and text.endswith(")")  # accounting style (1,200.00)
     text = text.strip("()").strip()
@@ -93,6 +95,8 @@ def as_decimal(cell: Any, percent: bool = False) -> Decimal:
         return Decimal(sign + text) * scale
     except InvalidOperation:
         raise InvalidValue("type", f"{str(cell)[:40]!r} is not a number") from None
+    except ArithmeticError:  # decimal.Overflow / Underflow of 1e999999999 and the like
+        raise InvalidValue("out_of_range", f"{str(cell)[:40]!r} is out of range") from None
 
 
 def _percent_and_units(text: str, percent: bool) -> tuple[str, Decimal]:
@@ -107,6 +111,8 @@ def _percent_and_units(text: str, percent: bool) -> tuple[str, Decimal]:
 
 def as_integer(cell: Any) -> Any:
     number = as_decimal(cell)
+    if number.adjusted() > 18:  # past any integer field (and int() of 1e999999999 would take minutes)
+        return number  # the type refuses it as out of range
     return int(number) if number == number.to_integral_value() else number  # the type refuses a fraction
 
 

@@ -12,6 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from engine.core.errors import Conflict, NotFound
 from engine.jobs.tables import jobs
 
+# Payloads carry no secrets (a webhook's job names where its secret is stored), but a job queued by
+# an older version may: what operators see masks these keys at any depth.
+SECRET_KEYS = frozenset({"secret", "password", "token", "api_key"})
+MASK = "********"
+
+
+def masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if k in SECRET_KEYS and v else masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    job = dict(row)
+    job["payload"] = masked(job["payload"])
+    return job
+
 
 async def list_jobs(
     conn: AsyncConnection, *, state: str | None = None, before: int | None = None, limit: int = 50
@@ -22,14 +41,14 @@ async def list_jobs(
         query = query.where(jobs.c.state == state)
     if before is not None:
         query = query.where(jobs.c.id < before)
-    return [dict(row) for row in (await conn.execute(query)).mappings()]
+    return [_shown(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def get_job(conn: AsyncConnection, job_id: int) -> dict[str, Any]:
     row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).mappings().one_or_none()
     if row is None:
         raise NotFound(f"there is no job {job_id}")
-    return dict(row)
+    return _shown(row)
 
 
 async def retry(conn: AsyncConnection, job_id: int, now: datetime) -> dict[str, Any]:

@@ -511,7 +511,8 @@ class ProcessEngine:
         run = visit.run
         key = f"process:{run.id}:{visit.node.id}:{visit.token.id}"
         action_run = ActionRun(run.conn, self.services.actions, 0, f"{run.process.key}.{visit.node.id}", run.entity,
-                               run.record, run.env, ENGINE_ACTOR, key)  # fmt: skip
+                               run.record, run.env, ENGINE_ACTOR, key,
+                               origin={"process_version": run.process.version_id, "node": visit.node.id})  # fmt: skip
         for action, step in prepared:
             action_run.done.append({"type": action.key, **await action.run(step, action_run)})
         await self.event(run, "service", data={"node": visit.node.id, "done": jsonable(action_run.done)}, actor_id=None)
@@ -572,3 +573,17 @@ class Visit:
 
     async def write_record(self, values: dict[str, Any]) -> None:
         await self.engine.write_record(self.run, values)
+
+
+async def service_actions(conn: AsyncConnection, origin: dict[str, Any]) -> Any:
+    """The stored actions of a service task ({"process_version": id, "node": "..."}), where a queued
+    webhook delivery reads its signing secret (engine/rules/deliveries.py)."""
+    version_id = origin.get("process_version")
+    if not isinstance(version_id, int):
+        return None
+    definition = (await conn.execute(select(process_versions.c.definition).where(process_versions.c.id == version_id))).scalar()
+    nodes = definition.get("nodes") if isinstance(definition, dict) else None
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict) and node.get("id") == origin.get("node"):
+            return node.get("actions")
+    return None

@@ -60,9 +60,20 @@ def _text_map_schema(max_len: int, min_len: int) -> dict[str, Any]:
 
 Label = Annotated[Any, AfterValidator(_text_map_checker(200, 1)), WithJsonSchema(_text_map_schema(200, 1))]
 Help = Annotated[Any, AfterValidator(_text_map_checker(2000, 0)), WithJsonSchema(_text_map_schema(2000, 0))]
+
+
+def _sane_number(value: Decimal) -> Decimal:
+    # No field holds more than 19 digits before the point or 10 after it; 1e999999999 would make
+    # every later int() or str() of the bound take minutes.
+    if value and not -30 <= value.adjusted() <= 18:
+        raise ValueError("number out of range (at most 19 digits before the decimal point)")
+    return value
+
+
 # Decimals in definitions (min, max) stay exact in Python and are written back as JSON numbers.
 Number = Annotated[
     Decimal,
+    AfterValidator(_sane_number),
     PlainSerializer(lambda d: int(d) if d == d.to_integral_value() else float(d), return_type=int | float, when_used="json"),
 ]
 

@@ -370,3 +370,14 @@ async def test_x4_suggestion_ignores_case_spaces_and_punctuation(client, crm):
     r = await client.post(f"{BASE}/account/imports/suggest", files={"file": ("a.csv", data)})
     assert r.json()["mapping"] == {"company  name": "name", "客户编号": "code", "Owner": "owner"}
     assert r.json()["unmapped"] == ["CODE"]  # code is already fed by 客户编号
+
+
+async def test_x4_numbers_past_any_field_are_row_errors_not_a_dead_job(ctx, client, crm):
+    """1e999999999 once overflowed the decimal context (a crashed import job): now a row error at its cell."""
+    cells = ["1e999999999", "-1E+999999999", "1e26", "NaN", "Infinity", "9" * 400]
+    rows = [["线索名称", "预算"], *[[f"L{i}", c] for i, c in enumerate(cells)], ["Fine", "12.50"]]
+    status = await run_import(ctx, client, csv_bytes(rows), "leads.csv", mode="skip_bad_rows")
+    assert status["state"] == "done", status
+    assert status["counts"] == {"total": 7, "processed": 7, "created": 1, "updated": 0, "failed": 6}
+    assert [(e["row"], e["column"]) for e in status["errors"]] == [(i + 2, "预算") for i in range(6)]
+    assert [(x["name"], x["budget"]) for x in await leads(client)] == [("Fine", 12.5)]

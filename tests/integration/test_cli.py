@@ -1,11 +1,18 @@
 """The `tangram` command as a user runs it: real processes, DATABASE_URL honoured."""
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
+from alembic import command
+from sqlalchemy.engine import make_url
+
+from engine.core.migrate import alembic_config, current_revision, head_revision
+from tests.conftest import _pg
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -52,3 +59,32 @@ def test_operating_the_job_queue(database_url):
     assert [(j["id"], j["state"], j["attempts"]) for j in listed] == expected
     refused = _tangram(database_url, "jobs", "retry", good.stdout.strip())
     assert refused.returncode == 1 and "only a dead job can be retried" in refused.stderr
+
+
+@pytest.fixture
+def empty_url(database_url, tmp_path):
+    """A database with no schema at all, on the backend `database_url` is on."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+        return
+    name = f"tangram_new_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_migrate_says_what_it_did(empty_url):
+    head = head_revision()
+    created = _tangram(empty_url, "migrate")
+    assert created.returncode == 0 and f"created the schema at revision {head}" in created.stderr
+    again = _tangram(empty_url, "migrate")
+    assert again.returncode == 0 and f"already at the newest revision {head}" in again.stderr
+
+
+def test_migrate_says_which_revisions_it_upgraded(empty_url):
+    command.upgrade(alembic_config(empty_url), "0010")  # a database an older version left
+    assert current_revision(empty_url) == "0010"
+    upgraded = _tangram(empty_url, "migrate")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"upgraded the schema from revision 0010 to {head_revision()}" in upgraded.stderr
+    assert current_revision(empty_url) == head_revision()

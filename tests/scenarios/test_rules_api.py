@@ -7,9 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -185,30 +182,6 @@ async def test_only_builders_of_the_entity_see_or_change_rules(world: RulesWorld
     assert (await world.http.get(f"{RULES}/tag_vips", headers=headers)).status_code == 403
     assert (await world.http.post(RULES, json={**VIP, "key": "mine"}, headers=headers)).status_code == 403
     assert (await world.http.get(RULES, headers=headers)).json()["items"] == []
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A real HTTP server on loopback that records what it receives (the ERP's finance endpoint)."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/finance", received
-    httpd.shutdown()
-    httpd.server_close()
 
 
 async def test_x1_new_lead_is_pushed_to_a_signed_webhook_exactly_once(

@@ -56,6 +56,14 @@ class Run:
     key: str  # idempotency base for this firing, e.g. "rule:3:rec:17:v2"
     change: PendingChange | None = None  # set before the save
     done: list[dict[str, Any]] = field(default_factory=list)
+    # Where the running actions' configs are stored, so a job can read a secret (a webhook's
+    # signing key) there when it runs instead of carrying it: {"rule": id} by default; a process's
+    # service task sets {"process_version": id, "node": "..."}.
+    origin: dict[str, Any] | None = None
+
+    @property
+    def config_origin(self) -> dict[str, Any] | None:
+        return self.origin if self.origin is not None else ({"rule": self.rule_id} if self.rule_id else None)
 
     async def write_record(self, values: dict[str, Any]) -> None:
         """Set native field values on the triggering record, in whichever phase we are."""

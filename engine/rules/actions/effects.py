@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, ValidationError
 from sqlalchemy import select
 
 from engine.auth.tables import teams, user_teams
@@ -222,9 +222,30 @@ class Webhook(Action):
     async def run(self, prepared: WebhookConfig, run: Run) -> dict[str, Any]:
         body = {"rule": run.rule_key, "app": run.entity.app, "entity": run.entity.key, "record": run.record_json()}
         key = f"{run.key}:{len(run.done)}:webhook"
-        payload = {"url": str(prepared.url), "secret": prepared.secret, "timeout": prepared.timeout, "body": body, "id": key}
+        payload = {"url": str(prepared.url), "timeout": prepared.timeout, "body": body, "id": key}
+        if prepared.secret:
+            # Never the secret itself: job payloads are shown to administrators (API, CLI) and kept.
+            # The delivery reads it from the rule or process that queued it (`webhook_secret`).
+            if run.config_origin is None:
+                raise ActionFailed("a signed webhook needs a stored rule or process to read its secret from")
+            payload["secret_from"] = run.config_origin
         await run.services.enqueue(run.conn, "rules.webhook", payload, dedup_key=key, max_attempts=prepared.max_attempts)
         return {"webhook": str(prepared.url)}
+
+
+def webhook_secret(actions: Any, url: str) -> str | None:
+    """The signing secret of the first webhook action among `actions` (stored action configs) that
+    calls `url`, or None: what a queued delivery signs with, read when it runs."""
+    for doc in actions if isinstance(actions, list) else []:
+        if not isinstance(doc, dict) or doc.get("type") != "webhook" or not doc.get("secret"):
+            continue
+        try:
+            cfg = WebhookConfig.model_validate(doc)
+        except ValidationError:
+            continue
+        if str(cfg.url) == url:
+            return cfg.secret
+    return None
 
 
 class WaitConfig(Strict):

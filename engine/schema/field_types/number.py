@@ -61,6 +61,12 @@ def _as_decimal(value: Any) -> Decimal:
     return number
 
 
+def _digits_before_point(number: Decimal) -> int:
+    """How many digits `number` has before its decimal point (0 for |number| < 1), read from its
+    exponent: arithmetic on 1e999999999 would overflow the decimal context (or take forever)."""
+    return max(number.adjusted() + 1, 0) if number else 0
+
+
 def _num(value: Decimal) -> Any:
     # An unconstrained NUMERIC bind: casting a limit to the column's own NUMERIC(p, s) could overflow.
     return literal(value, Numeric())
@@ -113,10 +119,10 @@ class IntegerType(NumberType):
         if isinstance(value, str):
             raise InvalidValue("type", "expected an integer")
         number = _as_decimal(value)
+        if _digits_before_point(number) > 19 or not -INT64 <= number <= INT64:
+            raise InvalidValue("out_of_range", "integer out of range")
         if number != number.to_integral_value():
             raise InvalidValue("type", "expected an integer")
-        if abs(number) > INT64:
-            raise InvalidValue("out_of_range", "integer out of range")
         self.check_bounds(cfg, number)
         return int(number)
 
@@ -137,6 +143,8 @@ class DecimalType(NumberType):
 
     def parse(self, cfg: Any, value: Any) -> Any:
         number = _as_decimal(value)
+        if _digits_before_point(number) > cfg.precision - cfg.scale:
+            raise InvalidValue("out_of_range", f"at most {cfg.precision - cfg.scale} digits before the decimal point")
         exponent = number.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > cfg.scale and number != round(number, cfg.scale):
             raise InvalidValue("scale", f"at most {cfg.scale} decimal places")

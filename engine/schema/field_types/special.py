@@ -59,9 +59,14 @@ def _depth(value: Any, limit: int, level: int = 1) -> int:
 
 def _number(value: Any) -> Any:
     # Request bodies carry Decimals (exact money); inside free-form JSON they are plain numbers.
-    if isinstance(value, Decimal) and value.is_finite():
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(type(value).__name__)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TypeError(type(value).__name__)
+    if value == 0 or (value.adjusted() < 19 and value == value.to_integral_value()):
+        return int(value)  # only from the exponent: int(Decimal("1e999999999")) would take minutes
+    number = float(value)
+    if number in (0.0, float("inf"), float("-inf")):
+        raise InvalidValue("out_of_range", "number out of the range of a JSON number (about 1e-308 to 1e308)")
+    return number
 
 
 def _has_nul(value: Any) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import AfterValidator
 from sqlalchemy import Date, or_
 from sqlalchemy.types import TypeEngine
 
@@ -26,10 +27,22 @@ class DateConfig(FieldBase):
     max: date | None = None
 
 
+def _in_utc_range(value: datetime | None) -> datetime | None:
+    if value is not None:
+        try:
+            to_utc(value)
+        except OverflowError:
+            raise ValueError("date-time out of range") from None
+    return value
+
+
+UtcBound = Annotated[datetime | None, AfterValidator(_in_utc_range)]
+
+
 class DateTimeConfig(FieldBase):
     type: Literal["datetime"]
-    min: datetime | None = None
-    max: datetime | None = None
+    min: UtcBound = None
+    max: UtcBound = None
 
 
 class TemporalType(FieldType):
@@ -98,6 +111,8 @@ class DateTimeType(TemporalType):
             raise InvalidValue("format", "expected an ISO 8601 date-time, e.g. 2026-11-23T09:30:00+08:00")
         try:
             parsed = to_utc(datetime.fromisoformat(value))
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last representable instant
+            raise InvalidValue("out_of_range", "date-time out of range") from None
         except ValueError:
             raise InvalidValue("format", "expected an ISO 8601 date-time, e.g. 2026-11-23T09:30:00+08:00") from None
         self.check_bounds(cfg, parsed)
