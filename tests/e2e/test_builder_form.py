@@ -7,6 +7,7 @@ with the engine's reason at the field). The shipped CRM's opportunity and quote 
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from playwright.sync_api import expect
@@ -16,6 +17,7 @@ from tests.e2e.server import ADMIN
 
 APP = "hr"
 ENTITY = "qing_jia_shen_qing"
+MEMBER = "demo.warehouse@example.com"  # holds no role in the demo: given the built-in member role
 
 
 def _csrf(page) -> str:
@@ -203,6 +205,23 @@ def test_a_builder_makes_the_leave_request_form_and_changes_it_live(browser, bas
     elsewhere.context.close()
     took = time.monotonic() - started
     print(f"\nleave request designed, published and changed live: {actions} UI actions, {took:.1f} s scripted")
+
+    # a member (the built-in member role uses every app, own records) fills the live form on a phone
+    users = page.request.get(f"{base_url}/api/v1/admin/users?q={MEMBER}").json()["items"]
+    r = page.request.post(f"{base_url}/api/v1/admin/users/{users[0]['id']}/roles/member", headers={"X-CSRF-Token": _csrf(page)})
+    assert r.status == 200, r.text()
+    member = sign_in(browser, base_url, MEMBER, "zh-CN", 375)
+    member.goto(f"{base_url}/apps/{APP}/{ENTITY}/new")
+    member.wait_for_selector("#tg-record[data-ready]")
+    assert member.evaluate("document.documentElement.scrollWidth") <= 375
+    member.fill("#f-name", "王五")
+    member.select_option(f"#f-{kind}", label="年假")
+    member.fill(f"#f-{start}", "2026-12-21")
+    member.fill(f"#f-{end}", "2026-12-25")
+    member.locator("[data-action=save]").click()
+    member.wait_for_url(re.compile(rf"/apps/{APP}/{ENTITY}/\d+$"))
+    expect(member.locator(f"[data-field={days}] [data-value]")).to_have_text(re.compile(r"^5(\.00)?$"))  # computed on save
+    member.context.close()
 
 
 def test_the_designer_reopens_the_crm_opportunity_and_quote_without_loss(browser, base_url):
