@@ -18,6 +18,7 @@ const controllers = [
   ["#tg-dashboard", () => import("./dashboard.js")],
   ["[data-echart]", () => import("./charts.js")],
   ["#tg-public-forms", () => import("./builder-public-forms.js")],
+  ["#tg-list-defaults", () => import("./builder-list.js")],
   ["#tg-roles, #tg-role-editor", () => import("./builder-roles.js")],
   ["#tg-people", () => import("./builder-people.js")],
   ["[data-app-color]", () => import("./app-color.js")],
