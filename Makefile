@@ -26,14 +26,7 @@ dev-install: $(VENV)/.dev-installed
 
 run: install
 	@mkdir -p var
-	$(BIN)/tangram migrate
-	$(BIN)/tangram create-admin --if-missing
-	$(BIN)/tangram install crm --skip-installed
-	@if [ "$(DEMO)" != "0" ]; then $(BIN)/tangram demo crm --if-empty; fi
-	@echo ""
-	@echo "  Tangram is starting: open http://$(HOST):$(PORT)/ in your browser"
-	@echo ""
-	$(BIN)/tangram serve --host $(HOST) --port $(PORT)
+	$(BIN)/tangram run crm --host $(HOST) --port $(PORT) $(if $(filter 0,$(DEMO)),--no-demo,--demo)
 
 test: dev-install
 	$(BIN)/pytest -q

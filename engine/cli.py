@@ -12,6 +12,7 @@ from engine.core.clock import Clock
 from engine.core.settings import get_settings
 
 app = typer.Typer(help="Tangram: a metadata-driven no-code app-builder engine.", no_args_is_help=True, add_completion=False)
+DEMO_SEED = 20240607  # `tangram demo`'s default: the same seed gives the same data
 
 
 def _context(clock: Clock | None = None):  # type: ignore[no-untyped-def]
@@ -50,6 +51,36 @@ def serve(
         "builder_ui.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         log_level="info", access_log=access_log, workers=workers,
     )  # fmt: skip
+
+
+@app.command("run")
+def run_all(
+    apps: Annotated[list[str] | None, typer.Argument(metavar="[APP]...", help="Catalog apps to install (default: crm)")] = None,
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Load the apps' demo data into an empty app")] = True,
+    host: Annotated[str | None, typer.Option(help="Interface (default: HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000)")] = None,
+) -> None:
+    """Set up whatever is missing (migrate, an administrator, the apps, their demo data), then serve: one
+    process instead of a Python start-up per step, so a warm `make run` answers in seconds."""
+    from engine.setup import prepare_database
+
+    settings = get_settings()
+    typer.echo(prepare_database(settings.database_url).summary(), err=True)
+
+    async def set_up() -> None:
+        c = _context()
+        try:
+            await _ensure_admin(c, None, None, if_missing=True)
+            for key in apps or ["crm"]:
+                await _install(c, key, skip_installed=True)
+                if demo:
+                    await _load_demo(c, key, None, DEMO_SEED, append=False, if_empty=True)
+        finally:
+            await c.db.dispose()
+
+    asyncio.run(set_up())
+    typer.echo(f"\n  Tangram is starting: open http://{host or settings.host}:{port or settings.port}/ in your browser\n")
+    serve(host=host, port=port)
 
 
 @app.command()
@@ -202,26 +233,30 @@ def create_admin(
     if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing when an admin already exists")] = False,
 ) -> None:
     """Ensure an administrator exists."""
-    settings = get_settings()
-    email = email or settings.tangram_admin_email or "admin@example.com"
-    password = password or settings.tangram_admin_password
 
     async def go() -> None:
         c = _context()
         try:
-            async with c.db.write() as conn:
-                if if_missing and await c.auth.any_admin(conn):
-                    typer.echo("an administrator already exists", err=True)
-                    return
-                _, generated = await c.auth.ensure_admin(conn, email, password)
-            if generated:
-                typer.echo(f"administrator {email} created with password: {generated}  (shown once; change it)")
-            else:
-                typer.echo(f"administrator {email} is ready", err=True)
+            await _ensure_admin(c, email, password, if_missing=if_missing)
         finally:
             await c.db.dispose()
 
     asyncio.run(go())
+
+
+async def _ensure_admin(c, email: str | None, password: str | None, *, if_missing: bool) -> None:  # type: ignore[no-untyped-def]
+    settings = c.settings
+    email = email or settings.tangram_admin_email or "admin@example.com"
+    password = password or settings.tangram_admin_password
+    async with c.db.write() as conn:
+        if if_missing and await c.auth.any_admin(conn):
+            typer.echo("an administrator already exists", err=True)
+            return
+        _, generated = await c.auth.ensure_admin(conn, email, password)
+    if generated:
+        typer.echo(f"administrator {email} created with password: {generated}  (shown once; change it)")
+    else:
+        typer.echo(f"administrator {email} is ready", err=True)
 
 
 @app.command("create-token")
@@ -266,11 +301,23 @@ def main() -> None:
 def demo(
     app_key: Annotated[str, typer.Argument(metavar="APP", help="An installed app whose package has a demo.json (e.g. crm)")],
     accounts: Annotated[int | None, typer.Option(help="How many accounts (the spec's scale; default from the spec)")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = 20240607,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = DEMO_SEED,
     append: Annotated[bool, typer.Option("--append", help="Add to an app that already has records")] = False,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the app already has records (make run)")] = False,
 ) -> None:
     """Load realistic, consistent demo data (users, teams, records) into an installed app."""
+
+    async def go() -> None:
+        c = _context()
+        try:
+            await _load_demo(c, app_key, accounts, seed, append=append, if_empty=if_empty)
+        finally:
+            await c.db.dispose()
+
+    asyncio.run(go())
+
+
+async def _load_demo(c, app_key: str, accounts: int | None, seed: int, *, append: bool, if_empty: bool) -> None:  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.apps.demo import generate
@@ -283,14 +330,7 @@ def demo(
                 tasks[entity] = bar.add_task(entity, total=total)
             bar.update(tasks[entity], completed=done, total=total or done)  # type: ignore[arg-type]
 
-        async def go():  # type: ignore[no-untyped-def]
-            c = _context()
-            try:
-                return await generate(c, app_key, accounts, seed, append=append, if_empty=if_empty, progress=show)
-            finally:
-                await c.db.dispose()
-
-        summary = asyncio.run(go())
+        summary = await generate(c, app_key, accounts, seed, append=append, if_empty=if_empty, progress=show)
     if summary.skipped:
         typer.echo(f"{summary.skipped}: no demo data added", err=True)
         return
@@ -317,30 +357,37 @@ def install(
     ] = False,
 ) -> None:
     """Install an app package, or upgrade the installed app to it (customers' changes are kept)."""
+
+    async def go() -> None:
+        c = _context()
+        try:
+            await _install(c, source, dry_run=dry_run, force=force, sample=not no_sample, as_json=as_json,
+                           skip_installed=skip_installed)  # fmt: skip
+        finally:
+            await c.db.dispose()
+
+    asyncio.run(go())
+
+
+async def _install(  # type: ignore[no-untyped-def]
+    c, source: str, *, dry_run: bool = False, force: bool = False, sample: bool = True, as_json: bool = False,
+    skip_installed: bool = False,
+) -> None:  # fmt: skip
+    """Install or upgrade, and show the report; a refused package ends the command with its errors (exit 1)."""
     from engine.apps.console import show_error, show_json, show_report
     from engine.apps.service import load
     from engine.auth.policy import Access
     from engine.core.errors import TangramError
 
-    async def go() -> dict[str, object]:
-        c = _context()
-        try:
-            package = load(c.packages.resolve(source))
-            if skip_installed and await c.packages.is_current(package):
-                return {}
-            actor = Access.system(source="cli")
-            return await c.packages.install(package, actor, dry_run=dry_run, force=force, sample=not no_sample)
-        finally:
-            await c.db.dispose()
-
     try:
-        report = asyncio.run(go())
+        package = load(c.packages.resolve(source))
+        if skip_installed and await c.packages.is_current(package):
+            typer.echo(f"{source}: this version is already installed; nothing to do", err=True)
+            return
+        report = await c.packages.install(package, Access.system(source="cli"), dry_run=dry_run, force=force, sample=sample)
     except TangramError as exc:
         show_error(exc, as_json)
         raise SystemExit(1) from None
-    if not report:
-        typer.echo(f"{source}: this version is already installed; nothing to do", err=True)
-        return
     show_json(report) if as_json else show_report(report)
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pypinyin import lazy_pinyin
-
 from engine.schema.definition import KEY_PATTERN
 
 MAX = 63
@@ -19,6 +17,8 @@ _KEY = re.compile(KEY_PATTERN)
 
 def key_from_label(label: str, taken: Iterable[str] = (), fallback: str = "field") -> str:
     """A key for `label` that is none of `taken` (a suffix _2, _3 ... when needed)."""
+    from pypinyin import lazy_pinyin  # its phrase dictionary takes about 0.5 s to load: only when a key is made
+
     words = " ".join(lazy_pinyin(label or "")).lower()
     base = _NOT_WORD.sub("_", words).strip("_")
     if not base or not base[0].isalpha():

@@ -88,3 +88,60 @@ def test_migrate_says_which_revisions_it_upgraded(empty_url):
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"upgraded the schema from revision 0010 to {head_revision()}" in upgraded.stderr
     assert current_revision(empty_url) == head_revision()
+
+
+def test_run_sets_up_what_is_missing_then_serves_in_one_process(database_url, tmp_path):
+    """`make run`'s command: a new database gets its tables, an administrator and the CRM, then the server
+    answers; a second start finds everything there and sets nothing up again."""
+    from tests.e2e.server import _free_port
+
+    def start() -> tuple[str, list[str]]:
+        port = _free_port()
+        env = os.environ | {"DATABASE_URL": database_url, "VAR_DIR": str(tmp_path), "TANGRAM_ADMIN_PASSWORD": "run-password-1"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "engine", "run", "crm", "--no-demo", "--port", str(port)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        setup = []
+        try:
+            for line in server.stdout:  # the URL is printed once setup is done; then the server starts
+                setup.append(line)
+                if f"http://127.0.0.1:{port}/" in line:
+                    break
+            assert _answers(f"http://127.0.0.1:{port}/api/v1/health"), "the server never answered"
+            apps = _signed_in_apps(f"http://127.0.0.1:{port}")
+        finally:
+            server.terminate()
+            output, _ = server.communicate(timeout=30)
+        return "".join(setup) + output, apps
+
+    first, apps = start()
+    assert apps == ["crm"]
+    assert "administrator admin@example.com is ready" in first and "was installed" in first
+    again, apps = start()
+    assert apps == ["crm"]
+    assert "already at the newest revision" in again and "an administrator already exists" in again
+    assert "this version is already installed; nothing to do" in again
+
+
+def _answers(url: str) -> bool:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(url, timeout=1).status_code == 200
+        except httpx.TransportError:
+            time.sleep(0.1)  # polling a starting process, not waiting for an outcome
+    return False
+
+
+def _signed_in_apps(base: str) -> list[str]:
+    import httpx
+
+    with httpx.Client(base_url=base) as http:
+        token = http.post("/api/v1/auth/login", json={"email": "admin@example.com", "password": "run-password-1"})
+        assert token.status_code == 200, token.text
+        return [a["key"] for a in http.get("/api/v1/meta/apps").json()["items"]]
