@@ -39,6 +39,7 @@ from engine.api.context import Context
 from engine.api.csrf import CsrfGuard
 from engine.api.hosts import HostGuard
 from engine.api.limits import BodyLimit
+from engine.api.metrics import RequestMetrics
 from engine.core.db import Database
 from engine.core.settings import Settings, get_settings
 from engine.jobs.worker import Worker, in_background
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = Worker(ctx.db, ctx.clock, ctx.job_handlers) if settings.tangram_inprocess_worker else None
+        app.state.worker = worker  # health and /metrics report it
         async with in_background(worker) if worker else nullcontext():
             yield
         await ctx.db.dispose()
@@ -92,5 +94,6 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         BodyLimit, max_bytes=settings.max_body_bytes, larger=imports.UPLOAD_LIMITS(settings) + files.UPLOAD_LIMITS(settings)
     )
     app.add_middleware(duplicates.DuplicateHeader)
-    app.add_middleware(HostGuard, allowed_hosts=tuple(settings.tangram_allowed_hosts))  # outermost: before anything reads Host
+    app.add_middleware(HostGuard, allowed_hosts=tuple(settings.tangram_allowed_hosts))  # before anything reads Host
+    app.add_middleware(RequestMetrics)  # outermost: counts every answer, refusals included
     return app

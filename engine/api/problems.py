@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -55,7 +56,43 @@ def install(app: FastAPI) -> None:
         detail = "a concurrent change took a unique value or removed a referenced record; nothing was saved, retry"
         return problem(409, "Conflict", detail, "conflict")
 
-    @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
         return problem(500, "Internal server error", "An unexpected error occurred; it has been logged", "internal")
+
+    async def _away(request: Request, exc: Exception) -> Response:
+        # Handled here, not by the catch-all above: Starlette re-raises what reaches Exception's handler,
+        # which logs a traceback per request and drops the keep-alive connection while the database is away.
+        if not database_away(exc):
+            return await _unexpected(request, exc)
+        log.warning("the database cannot be reached: %s", exc)
+        detail = "the database cannot be reached right now; nothing was saved, try again in a few seconds"
+        response = problem(503, "Service unavailable", detail, "database-unavailable")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in (DBAPIError, ConnectionError, TimeoutError, SATimeoutError):
+        app.add_exception_handler(kind, _away)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+RETRY_AFTER_SECONDS = 5
+# asyncpg's errors for a server that is shutting down, starting up or gone (by name: the engine does not
+# import asyncpg on SQLite installs). SQLite's "database is locked" past its busy timeout is the same case.
+AWAY = frozenset({
+    "CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError", "AdminShutdownError",
+    "CrashShutdownError", "OperatorInterventionError", "InterfaceError", "TooManyConnectionsError",
+})  # fmt: skip
+
+
+def database_away(exc: BaseException) -> bool:
+    """Is this the database being unreachable (stopped, restarting, refusing connections, a pool that
+    cannot hand out a connection in time) rather than a bug? Such requests answer 503 with Retry-After."""
+    if isinstance(exc, ConnectionError | TimeoutError | SATimeoutError):  # refused / reset / connect or pool timeout
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or (isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)):
+        return True
+    causes = (exc.orig, getattr(exc.orig, "__cause__", None))  # the driver adapter's error, and asyncpg's own
+    return any(type(c).__name__ in AWAY or isinstance(c, ConnectionError | TimeoutError) for c in causes if c is not None)

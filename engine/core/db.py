@@ -37,6 +37,9 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection
+
+
 class Database:
     """Owns the engines. `write()` and `read()` open one transaction each."""
 
@@ -50,7 +53,11 @@ class Database:
             self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
             self._reader = _sqlite_engine(url, begin="BEGIN", pool_size=4)
         elif self.dialect == "postgresql":
-            self._writer = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # A database that is away fails a request within seconds (a 503, engine.api.problems) instead of
+            # holding it for asyncpg's default minute; pre-ping replaces connections it closed meanwhile.
+            self._writer = create_async_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10, connect_args={"timeout": CONNECT_TIMEOUT}
+            )
             self._reader = self._writer
         else:
             raise ValueError(f"unsupported database {self.dialect!r}: use sqlite+aiosqlite or postgresql+asyncpg")

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # `tangram serve` runs one job worker in its own process (engine/jobs); turn it off when
     # separate `tangram worker` processes do the work.
     tangram_inprocess_worker: bool = True
+    # GET /api/v1/metrics (Prometheus text) answers administrators only, unless this is on (a scraper on a
+    # private network; the figures name no record or person).
+    tangram_metrics_public: bool = False
     # App packages that `tangram install <key>` and the catalog API find by key (engine/apps).
     tangram_catalog_dir: Path = Path(__file__).resolve().parent.parent.parent / "apps_catalog"
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.core.errors import Conflict, NotFound
+from engine.core.jsonvalues import to_utc
 from engine.jobs.tables import jobs
 
 # Payloads carry no secrets (a webhook's job names where its secret is stored), but a job queued by
@@ -63,3 +64,15 @@ async def retry(conn: AsyncConnection, job_id: int, now: datetime) -> dict[str, 
     if revived.rowcount != 1:
         raise Conflict(f"job {job_id} is {job['state']}: only a dead job can be retried")
     return job
+
+
+async def queue_depth(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """What an operator watches: jobs per state, how many are due now, and how long the oldest due job has
+    waited (seconds; None when none is due). One grouped query and one MIN, for health and /metrics."""
+    counts = {state: 0 for state in ("pending", "running", "done", "dead")}
+    for state, n in (await conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state))).all():
+        counts[state] = n
+    due = (jobs.c.state == "pending") & (jobs.c.run_at <= now)
+    n_due, oldest = (await conn.execute(select(func.count(), func.min(jobs.c.run_at)).where(due))).one()
+    waited = None if oldest is None else max(0.0, (now - to_utc(oldest)).total_seconds())
+    return {"states": counts, "due": n_due, "oldest_due_seconds": waited}

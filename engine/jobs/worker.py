@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -57,6 +58,8 @@ class Worker:
         self.name = name or default_name()
         self.batch, self.lease, self.poll_seconds = batch, lease, poll_seconds
         self.retry_delay = retry_delay
+        self.running = False  # inside run(): the health route's "worker alive"
+        self.last_look: float | None = None  # time.monotonic() of the last look for due jobs
 
     async def run_until_idle(self) -> int:
         """Run jobs until none is due; returns how many runs were made (for tests and `--once`)."""
@@ -68,16 +71,21 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; the job in hand finishes, claimed ones not started are released."""
         log.info("worker %s started", self.name)
-        while not stop.is_set():
-            try:
-                ran = await self.run_batch(stop)
-            except Exception:
-                # The database may be restarting: stay alive and try again after a pause.
-                log.exception("worker %s could not claim or settle jobs", self.name)
-                ran = 0
-            if not ran:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.poll_seconds)
+        self.running = True
+        try:
+            while not stop.is_set():
+                self.last_look = time.monotonic()
+                try:
+                    ran = await self.run_batch(stop)
+                except Exception:
+                    # The database may be restarting: stay alive and try again after a pause.
+                    log.exception("worker %s could not claim or settle jobs", self.name)
+                    ran = 0
+                if not ran:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.poll_seconds)
+        finally:
+            self.running = False
         log.info("worker %s stopped", self.name)
 
     async def run_batch(self, stop: asyncio.Event | None = None) -> int:
