@@ -296,6 +296,32 @@ def main() -> None:
         raise SystemExit(1) from None
 
 
+# -- backups (engine/backup.py) -----------------------------------------------------------------------
+@app.command("backup")
+def backup_command(out: Annotated[str, typer.Argument(help="The archive to write, e.g. backups/2026-12-07.tar.gz")]) -> None:
+    """A consistent copy of the database and the attachments while the server runs (one .tar.gz)."""
+    from pathlib import Path
+
+    from engine.backup import backup
+
+    made = backup(get_settings(), Path(out))
+    typer.echo(f"{out}: {made.dialect} database at revision {made.revision} and {made.files} files", err=True)
+
+
+@app.command("restore")
+def restore_command(
+    archive: Annotated[str, typer.Argument(help="An archive written by tangram backup")],
+    force: Annotated[bool, typer.Option("--force", help="Replace a database and files that are not empty")] = False,
+) -> None:
+    """Put a backup in place of an empty database and file directory; then run tangram migrate and serve."""
+    from pathlib import Path
+
+    from engine.backup import restore
+
+    made = restore(get_settings(), Path(archive), force=force)
+    typer.echo(f"restored the backup of {made.created_at} (revision {made.revision}, {made.files} files)", err=True)
+
+
 # -- tangram demo (sample data generator) -------------------------------------------------------------
 @app.command()
 def demo(
