@@ -8,10 +8,10 @@ entity, as rules do. Instances are shown to whoever takes part in them or may re
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, update
 from starlette.responses import Response
 
@@ -24,8 +24,9 @@ from engine.core.errors import ErrorCollector, NotFound, PayloadTooLarge
 from engine.process import inbox
 from engine.process.acts import MAX_COMMENT
 from engine.process.bpmn import MAX_BPMN_BYTES, from_bpmn, to_bpmn
-from engine.process.definition import ProcessDefinition
+from engine.process.definition import MAX_NODES, ProcessDefinition
 from engine.process.service import process_json
+from engine.process.simulate import Trial, simulate_request
 from engine.process.tables import events, process_versions
 
 definitions = APIRouter(prefix="/api/v1/meta/apps/{app}/processes", tags=["processes"])
@@ -126,6 +127,34 @@ async def publish_process(app: str, key: str, c: Ctx, actor: CurrentActor) -> Re
     async with c.db.write() as conn:
         await _managed(c, conn, actor, app, key)
         return _tagged(await c.process_service.publish(conn, app, key, actor))
+
+
+class SimulateIn(BaseModel):
+    """The body of a simulation: exactly one of a stored record or typed values."""
+
+    model_config = ConfigDict(extra="forbid")
+    record_id: int | None = Field(default=None, ge=1, le=MAX_ID, strict=True)
+    values: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_ID, strict=True)  # None: the draft
+    submitter_id: int | None = Field(default=None, ge=1, le=MAX_ID, strict=True)  # None: the caller
+    decisions: dict[str, Literal["approved", "rejected"]] = Field(default_factory=dict, max_length=MAX_NODES)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SimulateIn:
+        if (self.record_id is None) == (self.values is None):
+            raise ValueError("give either record_id or values")
+        return self
+
+
+@definitions.post("/{key}/simulate")
+async def simulate_process(app: str, key: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """The path an instance would take on a record (or on typed values), who would be asked, their
+    deadlines and why each branch is taken, WITHOUT WRITING ANYTHING. Default: the draft."""
+    body = parse_model(SimulateIn, await read_json(request))
+    trial = Trial(body.record_id, body.values, body.version, body.submitter_id, body.decisions)
+    async with c.db.read() as conn:
+        await _managed(c, conn, actor, app, key)
+        return json_response(await simulate_request(c.processes, c.process_service, conn, actor, app, key, trial))
 
 
 @definitions.get("/{key}/versions")
