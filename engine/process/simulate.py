@@ -91,10 +91,10 @@ class _SimVisit:
         walk, step = self.walk, self.step
         users, fallback = await walk.engine.assignees_of(walk.conn, self.node, walk.submitter_id, walk.record)
         if fallback == "skip":
-            step["notes"].append("nobody found: the node is passed (if_nobody: skip)")
+            step["notes"].append(_note("nobody_skip", "nobody found: the node is passed (if_nobody: skip)"))
             return False
         if fallback == "admins":
-            step["notes"].append("nobody found: the task goes to the administrators (if_nobody: admins)")
+            step["notes"].append(_note("nobody_admins", "nobody found: the task goes to the administrators (if_nobody: admins)"))
         now = walk.env.now
         names = await user_names(walk.conn, users)
         for uid in users:
@@ -104,7 +104,8 @@ class _SimVisit:
                 continue
             other = (await user_names(walk.conn, [delegate])).get(delegate)
             step["assignees"].append({"id": delegate, "name": other, "on_behalf_of": {"id": uid, "name": names.get(uid)}})
-            step["notes"].append(f"{names.get(uid)} is away: {other} acts on their behalf (delegation)")
+            away = names.get(uid)
+            step["notes"].append(_note("delegated", f"{away} is away: {other} acts on their behalf", away=away, delegate=other))
         copied = await _resolve_cc(walk, self.node)
         if copied:
             step["cc"] = copied
@@ -118,7 +119,6 @@ class _SimVisit:
         key = (self.node.id, fork)
         walk.arrived[key] = walk.arrived.get(key, 0) + 1
         if walk.arrived[key] < walk.expected[fork]:
-            self.step["notes"].append(f"waits for the other branches ({walk.arrived[key]} of {walk.expected[fork]} arrived)")
             return False
         self.token.forks = self.token.forks[:-1]
         return True
@@ -128,7 +128,8 @@ class _SimVisit:
 
     async def run_actions(self, steps: Any) -> None:
         kinds = ", ".join(action.key for action, _ in steps)
-        self.step["notes"].append(f"would run: {kinds} (not run in a simulation; later conditions do not see its changes)")
+        message = f"would run: {kinds} (not run in a simulation; later conditions do not see its changes)"
+        self.step["notes"].append(_note("actions_not_run", message, actions=kinds))
 
     async def write_record(self, values: dict[str, Any]) -> None:
         self.walk.record.update(values)
@@ -163,7 +164,7 @@ async def simulate(
         token = queue.pop(0)
         moves += 1
         if moves > MAX_MOVES:
-            walk.notes.append(f"the path moved {MAX_MOVES} times without ending: the decisions make it loop")
+            walk.notes.append(_note("loop", f"the path moved {MAX_MOVES} times without ending: the decisions make it loop"))
             break
         node = process.nodes[token.node_id]
         step = _step(node, walk.env.now)
@@ -172,11 +173,15 @@ async def simulate(
         try:
             move = await node.type.enter(visit)
         except Conflict as exc:
-            step["notes"].append(str(exc.detail))
-            walk.notes.append(f"the instance would stop at {node.id!r}: {exc.detail}")
+            walk.notes.append(_note("stopped", f"the instance would stop at {node.id!r}: {exc.detail}", node=node.id))
             return _result(walk, "stuck")
         queue.extend(_apply(walk, visit, move))
     return _result(walk, "completed" if walk.ended or not queue else "stuck")
+
+
+def _note(code: str, message: str, **params: Any) -> dict[str, Any]:
+    """A note for people: a code the UI words in the viewer's language, the English message, its values."""
+    return {"code": code, "message": message} | params
 
 
 def _step(node: CompiledNode, now: datetime) -> dict[str, Any]:
@@ -217,7 +222,8 @@ def _take(walk: _Walk, token: _Token, node: CompiledNode, edges: tuple[CompiledE
         _end_path(walk, "rejected")
         return []
     if not edges:
-        walk.notes.append(f"node {node.id!r} has no way on for this record: the instance would stop there (a 409)")
+        message = f"node {node.id!r} has no way on for this record: the instance would stop there"
+        walk.notes.append(_note("no_way_on", message, node=node.id))
         walk.ended = True
         return []
     if len(edges) == 1 and node.id not in walk.process.graph.splits.values():
