@@ -43,13 +43,13 @@ def test_p2_quote_with_15_percent_goes_to_the_reps_manager(browser, base_url) ->
     expect(gateway).to_contain_text("折扣率 = 15")  # and the value it read
     expect(page.locator("[data-steps] li")).to_have_count(5)  # submitted, mark pending, branch, manager, approved
     expect(page.locator("[data-written]")).to_be_visible()
-    expect(page.locator("[data-outcome]")).to_have_text("结果：审批通过")
+    expect(page.locator("[data-outcome]")).to_contain_text("审批通过")
 
     # The manager rejects: the path ends rejected there.
     page.select_option("#sim-decide-manager", "rejected")
     page.click("[data-run]")
     expect(page.locator("[data-steps] li").last).to_have_attribute("data-node", "rejected")
-    expect(page.locator("[data-outcome]")).to_have_text("结果：已驳回")
+    expect(page.locator("[data-outcome]")).to_contain_text("已驳回")
     after = page.request.get(f"{base_url}/api/v1/apps/crm/quote/{quote['id']}/process-instances").json()["items"]
     assert after == history  # nothing was started or moved
 
