@@ -97,6 +97,8 @@ async def translate_bpmn(
         draft = Draft(exact if exact.get("entity") or entity is None else exact | {"entity": entity})
     else:
         draft = _generic(root, process, entity, await Directory.load(conn))
+        found = await entity_for(entity) if entity else None
+        _fold_decisions(draft, set(found[0].fields) if found else set())
     if not draft.doc.get("entity"):
         draft.issue("/entity", "entity_missing", "the file does not say which form (entity) the process runs on: choose it")
     await _validate(conn, draft, entity_for)
@@ -286,6 +288,85 @@ def _edge(
     if 2 <= len(points) <= 50:
         doc["points"] = points
     draft.doc["edges"].append(doc)
+
+
+# -- an approval's decision gateway -----------------------------------------------------------------
+DECISION_WORDS = re.compile(r"^(is_?)?(approved?|approval|accepted?|decision|ok|agreed?|passed?)$", re.IGNORECASE)
+YES_NAMES = re.compile(r"^\s*(yes|y|ok|approved?|accepted?|agreed?|pass(ed)?|同意|通过|批准|是)\s*$", re.IGNORECASE)
+NO_NAMES = re.compile(r"^\s*(no|n|rejected?|declined?|denied|refused?|不同意|驳回|拒绝|否)\s*$", re.IGNORECASE)
+
+
+def _fold_decisions(draft: Draft, fields: set[str]) -> None:
+    """Other tools model "approved or not" as a variable the task sets and an exclusive gateway after it
+    (`${approved}` / `${!approved}`, flows named yes / no). In Tangram the approval itself decides: such a
+    gateway is removed and its two flows leave the approval as its approved and rejected edges. A gateway
+    whose variable is a field of the entity is a real condition and stays."""
+    nodes, edges = draft.doc["nodes"], draft.doc["edges"]
+    by_id = {n["id"]: n for n in nodes}
+    for gateway in [n for n in nodes if n.get("type") == "exclusive"]:
+        into = [e for e in edges if e["to"] == gateway["id"]]
+        out = [e for e in edges if e["from"] == gateway["id"]]
+        source = by_id.get(into[0]["from"]) if len(into) == 1 else None
+        if source is None or source.get("type") != "approval" or len(out) != 2:
+            continue
+        if sum(e["from"] == source["id"] for e in edges) != 1:
+            continue
+        sides = [_side(e, fields) for e in out]
+        if sorted(s or "" for s in sides) not in (["no", "yes"], ["", "yes"], ["", "no"]):
+            continue
+        yes = out[sides.index("yes")] if "yes" in sides else out[1 - sides.index("no")]
+        no = out[1 - out.index(yes)]
+        _replace_gateway(draft, gateway, into[0], source, yes, no)
+
+
+def _side(edge: dict[str, Any], fields: set[str]) -> str | None:
+    """ "yes" / "no" when the flow reads as an approval decision: a yes/no variable that is no field of the
+    entity (`${approved}`, `= not(approved)`), or, without a usable condition, its name (yes, 通过, no, 驳回).
+    "" for a default flow that does not say: it is the other side. None: not a decision."""
+    name = str(edge.get("label") or "")
+    by_name = "yes" if YES_NAMES.match(name) else "no" if NO_NAMES.match(name) else None
+    condition = edge.get("condition")
+    if condition is None:  # the default flow, or a condition that could not be translated
+        return by_name or ("" if edge.get("default") else None)
+    negated = set(condition) == {"not"}
+    inner = condition["not"] if negated else condition
+    if not (isinstance(inner, dict) and set(inner) == {"field", "op", "value"} and isinstance(inner["value"], bool)):
+        return None
+    if inner["field"] in fields or not DECISION_WORDS.match(inner["field"]) or inner["op"] not in ("eq", "ne"):
+        return None
+    truth = (inner["op"] == "eq") == inner["value"]
+    return "yes" if truth != negated else "no"
+
+
+def _replace_gateway(
+    draft: Draft, gateway: dict[str, Any], into: dict[str, Any], source: dict[str, Any],
+    yes: dict[str, Any], no: dict[str, Any],
+) -> None:  # fmt: skip
+    """Remove the gateway and the flow into it; its flows leave the approval. Issue paths follow the
+    documents that moved (they are by index); issues on the removed gateway's flows are settled."""
+    nodes, edges = draft.doc["nodes"], draft.doc["edges"]
+    old_nodes, old_edges = list(nodes), list(edges)
+    for flow, outcome in ((yes, None), (no, "rejected")):
+        for k in ("condition", "default"):
+            flow.pop(k, None)
+        flow["from"] = source["id"]
+        if outcome:
+            flow["outcome"] = outcome
+    nodes.remove(gateway)
+    edges.remove(into)
+    settled = {id(yes), id(no)}
+    kept = []
+    for issue in draft.issues:
+        parts = issue["path"].split("/")
+        if len(parts) > 2 and parts[2].isdigit():
+            old = (old_nodes if parts[1] == "nodes" else old_edges)[int(parts[2])]
+            if old is gateway or old is into or (id(old) in settled and issue["code"] == "condition_rewrite"):
+                continue
+            index = (nodes if parts[1] == "nodes" else edges).index(old)
+            issue["path"] = "/".join([*parts[:2], str(index), *parts[3:]])
+        kept.append(issue)
+    draft.issues[:] = kept
+    draft.node_paths = {n["id"]: i for i, n in enumerate(nodes)}
 
 
 # -- the same check as a save ----------------------------------------------------------------------

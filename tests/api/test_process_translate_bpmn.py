@@ -62,13 +62,22 @@ async def test_camunda7_file_becomes_a_draft_with_issues_on_its_nodes(world: Rul
         "all": [{"field": "amount", "op": "gt", "value": 1000}, {"field": "important", "op": "eq", "value": True}]
     }
     assert _edge(out, "Flow_small")["default"] is True and len(_edge(out, "Flow_big")["points"]) == 3
+    # The "Approved?" gateway after the manager (flows yes / no on a variable the task sets) is the approval's
+    # own decision here: it goes, and its flows leave the approval as its approved and rejected edges.
+    assert "Gateway_decision" not in {n["id"] for n in d["nodes"]}
+    assert {(e["to"], e.get("outcome")) for e in d["edges"] if e["from"] == "Task_manager"} == {
+        ("Task_crm", None),
+        ("End_rejected", "rejected"),
+    }
     issues = _issues(out)
-    assert issues[("Task_owner", "choose_approvers")] == "/nodes/3/assignees"
-    assert issues[("Task_crm", "actions_missing")] == "/nodes/5/actions"
-    assert issues[("Task_manager", "boundary_event")] == "/nodes/2/deadline"
-    assert issues[("Flow_overdue", "edge_dropped")] == "/edges"
-    assert issues[("Flow_yes", "condition_rewrite")] == "/edges/5/condition"
-    assert issues[("Flow_medium", "unknown_field")] == "/edges/2/condition/field"  # `discount` is no field of opportunity
+    assert issues == {
+        ("Task_owner", "choose_approvers"): "/nodes/3/assignees",
+        ("Task_crm", "actions_missing"): "/nodes/4/actions",
+        ("Task_manager", "boundary_event"): "/nodes/2/deadline",
+        ("Flow_overdue", "edge_dropped"): "/edges",
+        ("Flow_medium", "unknown_field"): "/edges/2/condition/field",  # `discount` is no field of opportunity
+    }
+    assert out["definition"]["edges"][2]["id"] == "Flow_medium" and d["nodes"][4]["id"] == "Task_crm"
     assert (await world.http.get(DEFS)).json()["items"] == processes_before  # nothing stored
 
 
@@ -150,3 +159,43 @@ async def test_hostile_files_are_clear_4xx(world: RulesWorld) -> None:
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "not_bpmn"
     assert (await http.post(URL, content=b"{}", headers={"Content-Type": "application/json"})).status_code == 415
     assert (await http.post(URL, content=b"<x/>", headers=XML, params={"entity": "Bad Key"})).status_code == 422
+
+
+def _decision_file(yes: str, no: str) -> bytes:
+    """A user task followed by a gateway on a yes/no variable, as Camunda users draw an approval."""
+    flow = '<bpmn:sequenceFlow id="{id}" name="{name}" sourceRef="{s}" targetRef="{t}">{c}</bpmn:sequenceFlow>'
+    cond = '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{}</bpmn:conditionExpression>'
+    flows = "".join(
+        flow.format(id=i, name=n, s=s, t=t, c=cond.format(c) if c else "")
+        for i, n, s, t, c in [("F1", "", "S", "T", ""), ("F2", "", "T", "G", ""), ("F3", "同意", "G", "Ok", yes),
+                              ("F4", "驳回", "G", "No", no)]
+    )  # fmt: skip
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="S"/>
+<bpmn:userTask id="T" name="Boss" camunda:assignee="boss@example.com"/><bpmn:exclusiveGateway id="G"/>
+<bpmn:endEvent id="Ok" name="通过"/><bpmn:endEvent id="No" name="驳回"><bpmn:terminateEventDefinition/></bpmn:endEvent>
+{flows}</bpmn:process></bpmn:definitions>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"), [("${approved}", "${!approved}"), ("=approved = true", "= not(approved)"), ("${a.b()}", "${c.d()}")]
+)
+async def test_an_approvals_decision_gateway_becomes_its_outcomes(world: RulesWorld, yes: str, no: str) -> None:
+    r = await world.http.post(URL, content=_decision_file(yes, no), headers=XML, params={"entity": "opportunity"})
+    out = r.json()
+    assert [n["id"] for n in out["definition"]["nodes"]] == ["S", "T", "Ok", "No"]
+    assert [(e["from"], e["to"], e.get("outcome")) for e in out["definition"]["edges"]] == [
+        ("S", "T", None),
+        ("T", "Ok", None),
+        ("T", "No", "rejected"),
+    ]
+    assert out["definition"]["nodes"][1]["assignees"] == [{"type": "users", "users": ["boss@example.com"]}]
+    assert out["issues"] == []  # it saves as it is
+
+
+async def test_a_gateway_on_a_real_field_stays_a_gateway(world: RulesWorld) -> None:
+    body = _decision_file("${important}", "${!important}")
+    out = (await world.http.post(URL, content=body, headers=XML, params={"entity": "opportunity"})).json()
+    assert "G" in [n["id"] for n in out["definition"]["nodes"]]
