@@ -181,7 +181,7 @@ async def simulate_process(app: str, key: str, request: Request, c: Ctx, actor: 
     trial = Trial(body.record_id, body.values, body.version, body.submitter_id, body.decisions)
     async with c.db.read() as conn:
         await _managed(c, conn, actor, app, key)
-        return json_response(await simulate_request(c.processes, c.process_service, conn, actor, app, key, trial))
+        return json_response(await simulate_request(c.processes, c.process_service, conn, actor, app, key, trial, c.computed))
 
 
 @definitions.get("/{key}/versions")

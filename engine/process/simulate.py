@@ -36,6 +36,8 @@ from engine.process.nodes import WAIT, CompiledEdge, Finish, Leave, Move
 from engine.process.runtime import MAX_MOVES, ProcessEngine
 from engine.process.tables import process_versions
 from engine.process.timeline import user_names
+from engine.records.computed import ComputedFields
+from engine.records.events import PendingChange
 from engine.records.integrity import check_references
 from engine.records.reads import scoped
 from engine.records.validation import validate_input
@@ -289,8 +291,9 @@ class Trial:
 
 
 async def simulate_request(
-    engine: ProcessEngine, service: Any, conn: AsyncConnection, actor: Access, app: str, key: str, trial: Trial
-) -> dict[str, Any]:
+    engine: ProcessEngine, service: Any, conn: AsyncConnection, actor: Access, app: str, key: str, trial: Trial,
+    computed: ComputedFields | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Load what a simulation needs, reading only, then walk: the draft (checked as a save would, so a
     broken draft is the same 422) or a published version; the record as the caller may read it (404
     otherwise) or the values validated as a record save (422 at /values/<field>)."""
@@ -325,6 +328,10 @@ async def simulate_request(
         values = validate_input(entity, trial.values, actor, errors, partial=False, path="/values", scope=may_create)
         await check_references(conn, engine.services.store, actor, entity, [values], errors, ["/values"])
         errors.raise_if_any("The values are not valid")
+        if computed is not None:  # formula fields, as the save would compute them (reading only)
+            change = PendingChange("create", None, None, values, "/values", errors)
+            await computed.before_save(conn, entity, actor, [change])
+            values = change.values
         record = {k: values.get(k) for k in entity.fields} | {
             "id": None, "owner": values.get("owner", submitter), "created_by": submitter, "created_at": now, "updated_at": now,
         }  # fmt: skip

@@ -45,3 +45,22 @@ async def test_p2_twenty_five_percent_adds_the_countersign_by_role(crm: Crm) -> 
     assert result["steps"][4]["mode"] == "all"
     refused = await crm.clients["rep"].post(URL, json={"record_id": quote["id"]})
     assert refused.status_code == 403  # a rep does not build the CRM
+
+
+async def test_typed_values_get_their_formula_fields_computed(crm: Crm) -> None:  # noqa: F811
+    """A condition on a formula field (the quote's total) reads the value the save would compute."""
+    process = {
+        "key": "by_total", "entity": "quote",
+        "nodes": [{"id": "start", "type": "start"}, {"id": "check", "type": "exclusive"},
+                  {"id": "priced", "type": "end", "outcome": "approved"}, {"id": "unpriced", "type": "end"}],
+        "edges": [{"from": "start", "to": "check"},
+                  {"from": "check", "to": "priced", "condition": {"field": "total", "op": "is_not_empty"}},
+                  {"from": "check", "to": "unpriced", "default": True}],
+    }  # fmt: skip
+    r = await crm.clients["admin"].post("/api/v1/meta/apps/crm/processes", json=process)
+    assert r.status_code == 201, r.text
+    quote = await _quote(crm, 15)
+    body = {"values": {"opportunity": quote["opportunity"], "discount": 15}}
+    r = await crm.clients["admin"].post("/api/v1/meta/apps/crm/processes/by_total/simulate", json=body)
+    assert r.status_code == 200, r.text
+    assert [s["node"] for s in r.json()["steps"]] == ["start", "check", "priced"]
