@@ -40,10 +40,12 @@ async def simulate_page(request: Request, app: str, key: str, c: Ctx, viewer: Cu
     ]
     labels = {k: f.label for k, f in fields.items()}
     options = {k: {o.key: o.label for o in f.options} for k, f in fields.items() if f.options}
+    percent = [k for k, f in fields.items() if f.type == "percent"]
     return page(
         request, "builder/process_simulate.html", viewer=viewer, build_section="apps", build_app=nav,
         title=text_in(definition.get("label"), viewer.locale, key), app_key=app, process_key=key, entity=e,
         entity_label=text_in(e.label, viewer.locale, e.key), fields=[f for f in fields.values() if f.writable],
-        labels=labels, options=options, ctx=SimpleNamespace(tz=viewer.tz, targets=targets, names={}), human=human,
+        labels=labels, options=options, percent=percent, human=human,
+        ctx=SimpleNamespace(tz=viewer.tz, targets=targets, names={}),
         versions=list(reversed(versions)), published=row.published_version,
     )  # fmt: skip

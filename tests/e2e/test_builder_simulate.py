@@ -39,8 +39,8 @@ def test_p2_quote_with_15_percent_goes_to_the_reps_manager(browser, base_url) ->
     expect(manager).to_contain_text("催办提醒")
     expect(manager).to_contain_text("超时升级")
     gateway = page.locator("[data-steps] li[data-node=discount_check]")
-    expect(gateway).to_contain_text("折扣率 > 10")  # the condition with the field's label
-    expect(gateway).to_contain_text("折扣率 = 15")  # and the value it read
+    expect(gateway).to_contain_text("折扣率 > 10%")  # the condition with the field's label
+    expect(gateway).to_contain_text("折扣率 = 15%")  # and the value it read
     expect(page.locator("[data-steps] li")).to_have_count(5)  # submitted, mark pending, branch, manager, approved
     expect(page.locator("[data-written]")).to_be_visible()
     expect(page.locator("[data-outcome]")).to_contain_text("审批通过")

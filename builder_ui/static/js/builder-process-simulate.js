@@ -19,6 +19,7 @@ class Simulator {
     this.msg = root.dataset;
     this.labels = JSON.parse(root.dataset.labels);
     this.options = JSON.parse(root.dataset.options);
+    this.percent = new Set(JSON.parse(root.dataset.percent));
     this.locale = document.body.dataset.locale || "en";
     this.timeZone = document.body.dataset.timeZone || "UTC";
     this.colon = this.locale.startsWith("zh") ? "：" : ": ";
@@ -165,7 +166,7 @@ class Simulator {
     if (v === false) return this.msg.msgNo;
     if (Array.isArray(v)) return v.map((x) => this.value(x, field)).join(", ");
     if (typeof v === "object") return v.field ? this.labels[v.field] || v.field : JSON.stringify(v);
-    return String(v);
+    return this.percent.has(field) ? `${v}%` : String(v);
   }
 
   condition(c) {
