@@ -8,10 +8,10 @@ entity, as rules do. Instances are shown to whoever takes part in them or may re
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, update
 from starlette.responses import Response
 
@@ -20,12 +20,14 @@ from engine.api.jsonio import UnsupportedMediaType, json_response, parse_model, 
 from engine.api.params import MAX_ID, IdPath
 from engine.api.versions import parse_if_match
 from engine.auth.policy import Access, may_manage
-from engine.core.errors import ErrorCollector, NotFound, PayloadTooLarge
+from engine.core.errors import ErrorCollector, Forbidden, NotFound, PayloadTooLarge
 from engine.process import inbox
 from engine.process.acts import MAX_COMMENT
 from engine.process.bpmn import MAX_BPMN_BYTES, from_bpmn, to_bpmn
-from engine.process.definition import ProcessDefinition
+from engine.process.bpmn_draft import translate_bpmn as translate_draft
+from engine.process.definition import MAX_NODES, ProcessDefinition
 from engine.process.service import process_json
+from engine.process.simulate import Trial, simulate_request
 from engine.process.tables import events, process_versions
 
 definitions = APIRouter(prefix="/api/v1/meta/apps/{app}/processes", tags=["processes"])
@@ -80,18 +82,44 @@ async def validate_process(app: str, request: Request, c: Ctx, actor: CurrentAct
 async def import_bpmn(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     """Create a process from BPMN 2.0 XML (a Tangram export comes back exactly; other tools' files
     bring the supported subset). Problems in the XML are reported at /bpmn/<element id>."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in XML_TYPES:
-        raise UnsupportedMediaType("send the BPMN document as application/xml")
-    raw = await request.body()
-    if len(raw) > MAX_BPMN_BYTES:
-        raise PayloadTooLarge(f"a BPMN document may be at most {MAX_BPMN_BYTES} bytes")
+    raw = await _bpmn_body(request)
     errors = ErrorCollector()
     doc = from_bpmn(raw, errors)
     errors.raise_if_any("The BPMN document cannot be imported")
     require_manage(actor, app, _entity_of(doc), "processes")
     async with c.db.write() as conn:
         return _tagged(await c.process_service.create(conn, app, doc), 201)
+
+
+@definitions.post("/translate-bpmn")
+async def translate_bpmn(
+    app: str, request: Request, c: Ctx, actor: CurrentActor,
+    entity: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = None,
+) -> Response:  # fmt: skip
+    """A draft from another tool's BPMN file, STORING NOTHING: {"definition": ..., "issues": [...]}, each
+    issue on its node or edge (approvers to choose, a condition to rewrite, a placeholder to rebuild).
+    `entity`: the entity the process runs on, when the file does not say it."""
+    raw = await _bpmn_body(request)
+    errors = ErrorCollector()
+    async with c.db.read() as conn:
+        if entity is None and not any(may_manage(actor, app, e.key) for e in await c.store.list(conn, app)):
+            raise Forbidden(f"you may not manage the processes of {app}")
+        require_manage(actor, app, entity, "processes")
+        draft = await translate_draft(conn, raw, entity, lambda k: c.processes.entity_for(conn, app, k), errors)
+        errors.raise_if_any("The BPMN document cannot be read")
+        assert draft is not None
+        require_manage(actor, app, _entity_of(draft.doc), "processes")
+    return json_response({"definition": draft.doc, "issues": draft.issues})
+
+
+async def _bpmn_body(request: Request) -> bytes:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in XML_TYPES:
+        raise UnsupportedMediaType("send the BPMN document as application/xml")
+    raw = await request.body()
+    if len(raw) > MAX_BPMN_BYTES:
+        raise PayloadTooLarge(f"a BPMN document may be at most {MAX_BPMN_BYTES} bytes")
+    return raw
 
 
 @definitions.get("/{key}")
@@ -126,6 +154,34 @@ async def publish_process(app: str, key: str, c: Ctx, actor: CurrentActor) -> Re
     async with c.db.write() as conn:
         await _managed(c, conn, actor, app, key)
         return _tagged(await c.process_service.publish(conn, app, key, actor))
+
+
+class SimulateIn(BaseModel):
+    """The body of a simulation: exactly one of a stored record or typed values."""
+
+    model_config = ConfigDict(extra="forbid")
+    record_id: int | None = Field(default=None, ge=1, le=MAX_ID, strict=True)
+    values: dict[str, Any] | None = None
+    version: int | None = Field(default=None, ge=1, le=MAX_ID, strict=True)  # None: the draft
+    submitter_id: int | None = Field(default=None, ge=1, le=MAX_ID, strict=True)  # None: the caller
+    decisions: dict[str, Literal["approved", "rejected"]] = Field(default_factory=dict, max_length=MAX_NODES)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SimulateIn:
+        if (self.record_id is None) == (self.values is None):
+            raise ValueError("give either record_id or values")
+        return self
+
+
+@definitions.post("/{key}/simulate")
+async def simulate_process(app: str, key: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """The path an instance would take on a record (or on typed values), who would be asked, their
+    deadlines and why each branch is taken, WITHOUT WRITING ANYTHING. Default: the draft."""
+    body = parse_model(SimulateIn, await read_json(request))
+    trial = Trial(body.record_id, body.values, body.version, body.submitter_id, body.decisions)
+    async with c.db.read() as conn:
+        await _managed(c, conn, actor, app, key)
+        return json_response(await simulate_request(c.processes, c.process_service, conn, actor, app, key, trial, c.computed))
 
 
 @definitions.get("/{key}/versions")

@@ -14,7 +14,7 @@ from engine.auth.policy import Access
 from engine.auth.tables import users
 from engine.core.errors import Conflict, ErrorCollector, ErrorDetail, NotFound, ValidationFailed, pointer
 from engine.process.compile import CompiledNode
-from engine.process.nodes import Vote, decide
+from engine.process.nodes import CompiledEdge, Vote, decide
 from engine.process.runtime import ProcessEngine, Run, Visit
 from engine.process.tables import steps, tasks, tokens
 
@@ -189,12 +189,18 @@ async def leave_node(engine: ProcessEngine, run: Run, step_id: int, node: Compil
     completed = node.type.key == "fill" and outcome == "approved"  # a fill task is completed, not approved
     await engine.end_step(run, step_id, "completed" if completed else outcome)
     token = await _token_at(engine, run, step_id)
-    edges = tuple(e for e in node.edges if (e.edge.outcome or "approved") == outcome)
+    edges = outcome_edges(node, outcome)
     if outcome == "rejected" and not edges:
         engine.retire(token, "done")
         await engine.end_path(run, "rejected")
         return
     await engine.advance(run, await engine.take(run, token, edges, node))
+
+
+def outcome_edges(node: CompiledNode, outcome: str) -> tuple[CompiledEdge, ...]:
+    """The edges a decided human node leaves along (none for a rejection without a rejected edge:
+    the instance ends as rejected)."""
+    return tuple(e for e in node.edges if (e.edge.outcome or "approved") == outcome)
 
 
 async def _token_at(engine: ProcessEngine, run: Run, step_id: int) -> Any:

@@ -413,16 +413,26 @@ class ProcessEngine:
         await run.conn.execute(insert(events).values(values))
 
     # -- tasks -----------------------------------------------------------------------------------
+    async def assignees_of(
+        self, conn: AsyncConnection, node: CompiledNode, submitter_id: int | None, record: dict[str, Any]
+    ) -> tuple[list[int], str | None]:
+        """Who a human node's tasks go to (before delegation), reading only: the resolved assignees,
+        else what `if_nobody` says: ([], "skip"), the administrators ("admins"), or a 409 ("error")."""
+        users = await resolve(conn, node.cfg.assignees, submitter_id=submitter_id, record=record)
+        if users:
+            return users, None
+        if node.cfg.if_nobody == "skip":
+            return [], "skip"
+        if node.cfg.if_nobody == "error":
+            raise Conflict(f"nobody can act on {node.id!r}: its assignees resolve to no active user")
+        return await self.admins(conn), "admins"
+
     async def create_tasks(self, visit: Visit, kind: str) -> bool:
         cfg = visit.node.cfg
         run = visit.run
-        users = await resolve(run.conn, cfg.assignees, submitter_id=run.instance["started_by"], record=run.record)
+        users, _ = await self.assignees_of(run.conn, visit.node, run.instance["started_by"], run.record)
         if not users:
-            if cfg.if_nobody == "skip":
-                return False
-            if cfg.if_nobody == "error":
-                raise Conflict(f"nobody can act on {visit.node.id!r}: its assignees resolve to no active user")
-            users = await self.admins(run.conn)
+            return False
         step_id = await visit.step()
         sequential = getattr(cfg, "mode", "single") == "sequential"
         rows = [{"user": uid, "state": "queued" if sequential and i else "pending", "position": i} for i, uid in enumerate(users)]
@@ -444,9 +454,7 @@ class ProcessEngine:
         now = self.services.clock.now()
         ids = []
         for r in rows:
-            delegate = (
-                await delegate_of(run.conn, r["user"], run.process.app, run.process.key, now) if kind in DELEGABLE else None
-            )
+            delegate = await self.delegate_for(run.conn, run.process, r["user"], kind, now)
             assignee = r["user"] if delegate is None else delegate
             values = {
                 "instance_id": run.id, "step_id": step_id, "node_id": node.id, "kind": kind, "assignee_id": assignee,
@@ -464,6 +472,12 @@ class ProcessEngine:
         if kind == "cc":
             await self.tell(run, [r["user"] for r in rows], "for your information")
         return ids
+
+    async def delegate_for(
+        self, conn: AsyncConnection, process: CompiledProcess, user_id: int, kind: str, now: datetime
+    ) -> int | None:
+        """Whom a task of `kind` for the user goes to instead (a delegation in force), or None."""
+        return await delegate_of(conn, user_id, process.app, process.key, now) if kind in DELEGABLE else None
 
     async def activate(
         self, run: Run, node: CompiledNode, task_id: int, assignee: int, kind: str, *, fresh: bool = False
@@ -484,17 +498,18 @@ class ProcessEngine:
             app=run.entity.app, entity=run.entity.key, record_id=rid, dedup_key=dedup_key,
         )  # fmt: skip
 
-    async def schedule_deadlines(self, run: Run, node: CompiledNode, task_id: int, start: datetime) -> datetime | None:
+    def deadlines(self, node: CompiledNode, start: datetime) -> list[tuple[str, datetime]]:
+        """(stage, when) of a task of the node created at `start`: remind, escalate, auto, as set."""
         limits = getattr(node.cfg, "deadline", None)
         if limits is None:
-            return None
+            return []
         calendar = node.calendar if limits.working_hours else None
+        stages = [(stage, getattr(limits, stage)) for stage in ("remind", "escalate", "auto")]
+        return [(stage, deadline(start, offset, self.tz, calendar)) for stage, offset in stages if offset is not None]
+
+    async def schedule_deadlines(self, run: Run, node: CompiledNode, task_id: int, start: datetime) -> datetime | None:
         due = None
-        for stage in ("remind", "escalate", "auto"):
-            offset = getattr(limits, stage)
-            if offset is None:
-                continue
-            at = deadline(start, offset, self.tz, calendar)
+        for stage, at in self.deadlines(node, start):
             due = at if stage != "remind" or due is None else due
             await enqueue(run.conn, self.services.clock.now(), "process.deadline", {"task_id": task_id, "stage": stage},
                           run_at=at, dedup_key=f"ptask:{task_id}:{stage}")  # fmt: skip

@@ -37,6 +37,8 @@ if os.environ.get("SHOT_TASK"):  # an approval task of SHOT_USER (docs/user-guid
     PAGES["task"] = "/tasks/" + os.environ["SHOT_TASK"]
 if os.environ.get("SHOT_PUBLIC_FORM"):  # a published public form's slug (docs/user-guide/public-forms.md)
     PAGES["public-form"] = "/f/" + os.environ["SHOT_PUBLIC_FORM"]
+if os.environ.get("SHOT_BUILDER"):  # SHOT_USER an administrator: the process trial run (docs/user-guide/processes.md)
+    PAGES["builder-simulate-empty"] = "/build/apps/crm/processes/quote_discount/simulate"
 WIDTHS = {"desktop": 1280, "phone": 375}
 
 

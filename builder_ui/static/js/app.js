@@ -26,6 +26,7 @@ const controllers = [
   ["#tg-app-settings", () => import("./builder-app-settings.js")],
   ["#tg-designer", () => import("./builder-form.js")],
   ["#tg-new-entity", () => import("./builder-entity-new.js")],
+  ["#tg-simulate", () => import("./builder-process-simulate.js")],
 ];
 
 function start(root) {

@@ -11,8 +11,11 @@ export function startPicker(root, msg) {
   let timer = null;
 
   const close = () => { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1; };
+  let ticket = 0;  // a search answered after a choice (or a newer search) is stale: it must not reopen the list
   const choose = (item) => {
     if (item.create) return create(item.text);
+    clearTimeout(timer);
+    ticket += 1;
     hidden.value = String(item.id);
     input.value = item.label;
     close();
@@ -34,17 +37,20 @@ export function startPicker(root, msg) {
   };
   const search = async () => {
     const text = input.value.trim();
+    const mine = ++ticket;
+    let found;
     if (root.dataset.picker === "user") {
       const r = await api("GET", `/ui/users?q=${encodeURIComponent(text)}`);
-      items = r.ok ? r.data.items : [];
+      found = r.ok ? r.data.items : [];
     } else {
       const display = root.dataset.display || "id";
       const q = text ? `&q=${encodeURIComponent(text)}` : "";
       const r = await api("GET", `/api/v1/apps/${root.dataset.app}/${root.dataset.entity}?limit=8${q}`);
-      items = r.ok ? r.data.items.map((rec) => ({ id: rec.id, label: String(rec[display] ?? `#${rec.id}`) })) : [];
-      if (text && root.dataset.display) items.push({ create: true, text, label: msg.msgCreate.replace("{text}", text) });
+      found = r.ok ? r.data.items.map((rec) => ({ id: rec.id, label: String(rec[display] ?? `#${rec.id}`) })) : [];
+      if (text && root.dataset.display && !("noCreate" in root.dataset)) found.push({ create: true, text, label: msg.msgCreate.replace("{text}", text) });
     }
-    if (!items.length) items = [];
+    if (mine !== ticket) return;
+    items = found;
     active = -1;
     render();
   };
