@@ -175,11 +175,12 @@ export function layout(def) {
       const nearTarget = !b.virtual && inCount(b.id) > 1 && (a.virtual || outCount(a.id) === 1);
       const bend = nearTarget ? top - 28 : bottom + 28;
       if (!k) points.push([a.cx, bottom]);
+      if (!k && isSplit(def, edge.from)) chip = { x: b.cx, y: bend + 24 };
       points.push([a.cx, bend], [b.cx, bend], [b.cx, b.virtual ? b.y + b.h : top]);
       if (k + 1 === chain.length - 1) {
         const labelled = isSplit(def, edge.from);
         if (nearTarget) plus = { x: a.cx, y: Math.min(bottom + 40, bend - 14) };
-        else if (labelled) { chip = { x: b.cx, y: bend + 24 }; plus = { x: b.cx, y: top - 18 }; }
+        else if (labelled) plus = { x: b.cx, y: Math.max(top - 18, (chip?.y ?? 0) + 26) };
         else plus = { x: b.cx, y: (bend + top) / 2 };
       }
     }
