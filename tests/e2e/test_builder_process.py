@@ -14,7 +14,14 @@ from tests.e2e.conftest import sign_in
 from tests.e2e.server import ADMIN
 
 APP = "crm"
-CRM_PROCESSES = ("lead_to_cash", "quote_discount", "order_processing", "contract_kickoff", "opportunity_stage_gate", "ticket_lifecycle")
+CRM_PROCESSES = (
+    "lead_to_cash",
+    "quote_discount",
+    "order_processing",
+    "contract_kickoff",
+    "opportunity_stage_gate",
+    "ticket_lifecycle",
+)
 SERVER_FIELDS = ("version", "updated_at")
 
 
@@ -35,7 +42,8 @@ def _open(page, url):
 
 def _insert(page, edge_from: str, kind: str) -> None:
     """Click the "+" on the connection leaving `edge_from` and pick a step kind."""
-    index = page.evaluate(f"document.getElementById('tg-process').designer.def.edges.findIndex((e) => e.from === {json.dumps(edge_from)})")
+    edges = "document.getElementById('tg-process').designer.def.edges"
+    index = page.evaluate(f"{edges}.findIndex((e) => e.from === {json.dumps(edge_from)})")
     page.click(f"[data-plus='{index}']")
     page.click(f"[data-insert-menu] [data-insert={kind}]")
 

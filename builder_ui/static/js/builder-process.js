@@ -64,6 +64,9 @@ class Designer {
     }
     this.wire();
     this.render();
+    // A phone sees the whole width of the flow first (zoom stays adjustable).
+    const scroll = this.root.querySelector("[data-scroll]");
+    if (window.innerWidth < 760 && this.view.width > scroll.clientWidth) this.setZoom(Math.max(0.5, (scroll.clientWidth - 16) / this.view.width));
   }
 
   take(doc) {
