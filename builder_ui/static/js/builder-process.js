@@ -320,35 +320,21 @@ class Designer {
     if (made) this.select({ node: made });
   }
 
-  // Deleting a plain step is one undoable step; what takes more steps with it asks first.
-  remove(id) {
-    const block = isSplit(this.def, id);
-    const gone = preview(this.def, "node", id);
+  // Deleting a plain step is one undoable step; what takes more steps with it (a branch, a branch block) asks first.
+  remove(id) { this.removeAsking("node", id); }
+  removeBranch(index) { this.removeAsking("branch", index); }
+  removeBlock(split) { this.removeAsking("block", split); }
+
+  removeAsking(action, arg) {
+    const gone = preview(this.def, action, arg);
     if (!gone) return;
-    const inside = gone.filter((x) => x !== id && nodeOf(this.def, x)?.type !== "end").length;
-    if (block || gone.length > 1) {
-      const text = fill(block ? this.s.confirm_gateway : this.s.confirm_branch, { n: block ? inside : gone.length });
-      if (!window.confirm(text)) return;
+    const block = action === "block" || (action === "node" && isSplit(this.def, arg));
+    const steps = gone.filter((x) => x !== arg && nodeOf(this.def, x)?.type !== "end").length;
+    if (action !== "node" || block || gone.length > 1) {
+      if (!window.confirm(fill(block ? this.s.confirm_gateway : this.s.confirm_branch, { n: steps }))) return;
     }
-    this.commit((def) => { deleteNode(def, id); }, { panel: false });
-    this.select(null);
-    toast(this.s.deleted);
-  }
-
-  removeBranch(index) {
-    const gone = preview(this.def, "branch", index);
-    if (!gone) return;
-    if (!window.confirm(fill(this.s.confirm_branch, { n: gone.length }))) return;
-    this.commit((def) => { deleteBranch(def, index); }, { panel: false });
-    this.select(null);
-    toast(this.s.deleted);
-  }
-
-  removeBlock(split) {
-    const gone = preview(this.def, "block", split);
-    if (!gone) return;
-    if (!window.confirm(fill(this.s.confirm_gateway, { n: gone.length }))) return;
-    this.commit((def) => { deleteBlock(def, split); }, { panel: false });
+    const run = { node: deleteNode, branch: deleteBranch, block: deleteBlock }[action];
+    this.commit((def) => { run(def, arg); }, { panel: false });
     this.select(null);
     toast(this.s.deleted);
   }
