@@ -138,3 +138,31 @@ def test_phone_reads_the_flow(browser, base_url):
     panel = page.locator("[data-panel]")
     expect(panel.locator("[data-assignees=assignees]")).to_be_visible()
     assert panel.bounding_box()["y"] > page.locator("[data-scroll]").bounding_box()["y"]
+
+
+def test_free_canvas_keeps_positions_across_modes(browser, base_url):
+    """Free mode (AntV X6) on the same JSON: a dragged step keeps its place in `position`, the tree view still
+    shows the change, undo takes it back in one press, and the saved draft holds the position."""
+    page = _admin(browser, base_url)
+    _open(page, f"{base_url}/build/apps/{APP}/processes/opportunity_stage_gate")
+    page.click("[data-mode=free]")
+    node = page.locator(".tg-pd-free-stage .x6-node[data-cell-id=needs_report]")
+    box = node.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 130, box["y"] + 90, steps=6)
+    page.mouse.up()
+    moved = "document.getElementById('tg-process').designer.def.nodes.find((n) => n.id === 'needs_report').position"
+    first = page.evaluate(moved)
+    assert first is not None
+    page.click("[data-mode=tree]")
+    expect(page.locator(".tg-pd-node[data-node=needs_report]")).to_be_visible()
+    page.locator("body").press("Control+z")
+    assert page.evaluate(moved) != first
+    page.locator("body").press("Control+Shift+z")
+    assert page.evaluate(moved) == first
+    with page.expect_response(lambda r: r.request.method == "PUT") as put:
+        page.click("[data-action=save]")
+    assert put.value.ok
+    saved = {n["id"]: n for n in _get(page, base_url, "opportunity_stage_gate")["nodes"]}
+    assert saved["needs_report"]["position"] == first

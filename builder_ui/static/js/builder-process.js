@@ -5,7 +5,8 @@
 // snapshots of the JSON, which is the one truth (what was loaded and not touched is sent back as it was).
 import { api, toast } from "./api.js";
 import { el, fill, problemText } from "./builder-dom.js";
-import { CARD, addBranch, deleteBlock, deleteBranch, deleteNode, insertStep, isSplit, joinOf, kindOf, layout, nodeOf, preview } from "./builder-process-graph.js";
+import { CARD, addBranch, deleteBlock, deleteBranch, deleteNode, freshId, insertStep, isSplit, joinOf, kindOf, layout, nodeOf, preview } from "./builder-process-graph.js";
+import { FreeCanvas } from "./builder-process-free.js";
 import { renderPanel, summary } from "./builder-process-panel.js";
 
 const DRAFT_KEY = "tangram.process-draft";
@@ -91,6 +92,7 @@ class Designer {
     on("zoom-in", () => this.setZoom(this.zoom + 0.1));
     on("zoom-out", () => this.setZoom(this.zoom - 0.1));
     on("zoom-reset", () => this.setZoom(1));
+    this.root.querySelectorAll("[data-mode]").forEach((b) => b.addEventListener("click", () => this.setMode(b.dataset.mode)));
     on("save", () => this.save());
     on("validate", () => this.validate());
     on("publish", () => this.publish());
@@ -150,9 +152,34 @@ class Designer {
     exp.href = this.key ? `${this.data.api}/${encodeURIComponent(this.key)}/bpmn` : "#";
     exp.classList.toggle("disabled", !this.key);
     if (this.dirty) this.say(this.s.unsaved);
-    this.drawCanvas();
+    this.draw();
     this.drawProblems();
     if (panel) renderPanel(this);
+  }
+
+  // The tree, or the free canvas: both drawn from the definition.
+  draw() {
+    if (this.mode === "free") { this.view = layout(this.def); this.free?.draw(); } else this.drawCanvas();
+  }
+
+  async setMode(mode) {
+    this.mode = mode;
+    this.root.querySelectorAll("[data-mode]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
+    const host = this.root.querySelector("[data-free]");
+    this.root.querySelector("[data-scroll]").hidden = mode === "free";
+    host.hidden = mode !== "free";
+    this.closeMenu();
+    if (mode === "free") {
+      this.view = layout(this.def);
+      this.free = new FreeCanvas(this, host);
+      await this.free.start();
+    } else {
+      this.free?.dispose();
+      this.free = null;
+      this.drawCanvas();
+    }
+    this.root.querySelector("[data-zoom]").textContent = "100%";
+    this.root.dataset.mode = mode;
   }
 
   drawCanvas() {
@@ -268,6 +295,11 @@ class Designer {
   }
 
   setZoom(z) {
+    if (this.free) {
+      const now = this.free.zoom(z === 1 ? 0 : z > this.zoom ? 0.1 : -0.1);
+      this.root.querySelector("[data-zoom]").textContent = `${Math.round(now * 100)}%`;
+      return;
+    }
     this.zoom = Math.min(2, Math.max(0.3, Math.round(z * 10) / 10));
     this.canvas.style.transform = `scale(${this.zoom})`;
     const sizer = this.root.querySelector("[data-sizer]");
@@ -308,6 +340,14 @@ class Designer {
     return { id, type };
   }
 
+  // A new node for the free canvas (unconnected).
+  makeNode(def, kind) {
+    const base = { exclusive: "branch", parallel: "parallel" }[kind] || kind;
+    const made = this.make(kind, freshId(def, base));
+    if (kind === "end") made.outcome = "approved";
+    return made;
+  }
+
   insert(index, kind) {
     let made = [];
     this.commit((def) => { made = insertStep(def, index, kind, (type, id) => this.make(type, id)); }, { panel: false });
@@ -342,7 +382,7 @@ class Designer {
   select(what) {
     this.selected = what;
     this.lastMerge = null;
-    this.drawCanvas();
+    this.draw();
     renderPanel(this);
     const target = what?.node ? this.canvas.querySelector(`[data-node="${CSS.escape(what.node)}"]`) : what && "edge" in what ? this.canvas.querySelector(`[data-edge="${what.edge}"]`) : null;
     target?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
