@@ -21,6 +21,7 @@ from engine.api.deps import Ctx
 from engine.auth.policy import may_manage, scope
 from engine.auth.tables import roles, teams, users
 from engine.core.errors import NotFound
+from engine.process.nodes import node_types
 from engine.process.timeline import user_names
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +83,8 @@ WORDS = {
     "edge": "Branch", "label": "Label", "select_hint": "Select a step to edit it.", "zoom_in": "Zoom in", "zoom_out": "Zoom out",
     "zoom_fit": "Actual size", "general": "General", "people": "People", "rules": "Rules", "outcome_edge": "Leaves when",
     "rejected_edge": "Rejected", "approved_edge": "Approved", "json_mode": "Advanced (JSON)", "key": "Key",
-    "free_layout": "Drawn freely: shown as a graph.",
+    "free_layout": "Drawn freely: shown as a graph.", "more": "More settings", "p_return_to": "May send back to",
+    "p_set": "Set fields when it ends (JSON)", "p_actions": "Actions (JSON)",
 }  # fmt: skip
 
 
@@ -175,6 +177,7 @@ async def designer_page(request: Request, app: str, key: str, c: Ctx, viewer: Cu
         "conditions": {"ops": ops, "units": units},
         "locale": viewer.locale,
         "names": names,
+        "node_schemas": {nt.key: nt.config.model_json_schema() for nt in node_types()},
         **directory,
     }
     return page(request, "builder/process.html", viewer=viewer, build_app=nav, build_section="processes", app_key=app,

@@ -286,20 +286,60 @@ function timerPanel(d, n) {
   return [section(s.timer, ...parts)];
 }
 
-// Anything without a form of its own (service actions, future node types): its settings as JSON.
-function jsonPanel(d, n, keys) {
+// -- the generic part: every setting of the node type's config schema that has no widget above --------------
+const COMMON = new Set(["id", "type", "label", "description", "position"]);
+const HANDLED = {
+  approval: ["assignees", "cc", "fields", "deadline", "mode", "percent", "actions", "comment_required", "if_nobody"],
+  fill: ["assignees", "cc", "fields", "deadline", "mode", "actions", "if_nobody"],
+  timer: ["duration", "field", "offset", "direction", "working_hours"], end: ["outcome"], cc: ["actions"],
+};
+
+function resolve(schema, root) {
+  let out = schema;
+  while (out && out.$ref) out = root.$defs?.[out.$ref.split("/").pop()];
+  const options = out?.anyOf?.filter((x) => x.type !== "null");
+  return options?.length === 1 ? resolve(options[0], root) : out || {};
+}
+
+// One control from a JSON Schema property: choices, yes/no, numbers, text, lists of choices; anything else as JSON.
+function schemaControl(d, n, name, prop, root) {
   const s = d.s;
-  const value = Object.fromEntries(Object.entries(n).filter(([k]) => keys.includes(k)));
-  const area = el("textarea", { class: "form-control form-control-sm tg-pd-json", rows: 10, spellcheck: "false", "data-prop": "json" });
-  area.value = JSON.stringify(value, null, 2);
+  const set = (v, merge) => d.commit(() => { if (v === undefined) delete n[name]; else n[name] = v; }, merge ? { merge: `${n.id}-${name}`, panel: false } : {});
+  const label = s[`p_${name}`] || name;
+  const choices = name === "return_to"
+    ? [["submitter", s.submitter], ...d.def.nodes.filter((x) => (x.type === "approval" || x.type === "fill") && x.id !== n.id).map((x) => [x.id, labelIn(x.label, d.locale, x.id)])]
+    : null;
+  const items = prop.type === "array" ? resolve(prop.items || {}, root) : null;
+  if (prop.enum) return row(label, select(prop.enum.map((v) => [v, s[`v_${v}`] || v]), n[name] ?? prop.default, (v) => set(v), { "data-prop": name }));
+  if (prop.type === "boolean") return check(label, n[name] ?? prop.default, (v) => set(v), { "data-prop": name });
+  if (prop.type === "integer" || prop.type === "number") {
+    return row(label, input(n[name], (v) => set(v === "" ? undefined : Number(v), true), { type: "number", min: prop.minimum, max: prop.maximum, "data-prop": name }));
+  }
+  if (prop.type === "string") return row(label, input(n[name], (v) => set(v === "" ? undefined : v, true), { maxlength: prop.maxLength || 500, "data-prop": name }));
+  if (items && (items.enum || choices)) {
+    const all = choices || items.enum.map((v) => [v, s[`v_${v}`] || v]);
+    const chosen = n[name] || [];
+    return el("fieldset", { class: "tg-pd-checks", "data-prop": name }, el("legend", { text: label }), ...all.map(([v, text]) => check(text, chosen.includes(v), (on) => {
+      const next = all.map(([k]) => k).filter((k) => (k === v ? on : chosen.includes(k)));
+      set(next.length ? next : undefined);
+    })));
+  }
+  const area = el("textarea", { class: "form-control form-control-sm tg-pd-json", rows: 6, spellcheck: "false", "data-prop": name });
+  area.value = n[name] === undefined ? "" : JSON.stringify(n[name], null, 2);
   const error = el("div", { class: "tg-error" });
   area.addEventListener("change", () => {
-    let parsed;
-    try { parsed = JSON.parse(area.value); } catch { error.textContent = s.invalid_json; return; }
-    error.textContent = "";
-    d.commit(() => { keys.forEach((k) => delete n[k]); Object.assign(n, parsed); });
+    if (!area.value.trim()) { error.textContent = ""; set(undefined); return; }
+    try { const parsed = JSON.parse(area.value); error.textContent = ""; set(parsed); } catch { error.textContent = s.invalid_json; }
   });
-  return [section(s.json_mode, area, error)];
+  return row(label, area, { "data-json-prop": name });
+}
+
+function schemaPanel(d, n, kind) {
+  const root = d.data.node_schemas[n.type];
+  if (!root) return [];
+  const skip = new Set([...COMMON, ...(HANDLED[kind] || [])]);
+  const controls = Object.entries(root.properties || {}).filter(([k]) => !skip.has(k)).map(([k, prop]) => schemaControl(d, n, k, resolve(prop, root), root));
+  return controls.length ? [section(d.s.more, ...controls)] : [];
 }
 
 function endPanel(d, n) {
@@ -411,7 +451,7 @@ export function renderPanel(d) {
     else if (kind === "end") content.push(...endPanel(d, n));
     else if (kind === "exclusive" || kind === "parallel" || kind === "inclusive") content.push(...gatewayPanel(d, n));
     else if (kind === "start") content.push(...processPanel(d).slice(1));
-    else content.push(...jsonPanel(d, n, Object.keys(n).filter((k) => !["id", "type", "label", "description", "position"].includes(k))));
+    content.push(...schemaPanel(d, n, kind));
   } else content = processPanel(d);
   d.panel.replaceChildren(...content);
 }
