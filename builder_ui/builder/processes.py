@@ -37,7 +37,7 @@ WORDS = {
     "role_x": "Role: {name}", "team_x": "Team: {name}", "users_x": "{names}", "field_x": "Person in “{name}”",
     "submitter": "The submitter", "mode_single": "Any one approves", "mode_sequential": "One after another",
     "mode_all": "All must approve", "mode_percent": "{n}% must approve", "wait_for": "Wait {n} {unit}",
-    "wait_until": "Until “{field}”", "actions_n": "{n} actions", "notify_x": "Notify {names}",
+    "wait_until": "Until “{field}”", "actions_n": "Runs {n} action(s)", "notify_x": "Notify {names}",
     "outcome_approved": "Approved", "outcome_rejected": "Rejected", "outcome_done": "Done",
     "if_rejected": "If rejected", "when": "When", "always": "Always", "default_branch": "Default branch (otherwise)",
     "condition": "Condition", "set_condition": "Set the condition", "apply": "Apply", "clear": "Clear", "remove": "Remove",
