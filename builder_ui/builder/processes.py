@@ -31,7 +31,7 @@ MAX_PEOPLE = 1000  # people offered by name in the users picker (more: type the 
 WORDS = {
     "start": "Submitter", "end": "End", "approval": "Approver", "fill": "Fill-in task", "cc": "Copy to",
     "exclusive": "Condition branch", "parallel": "Parallel branch", "inclusive": "Inclusive branch", "timer": "Delay",
-    "service": "Action", "join": "Branches meet", "add_node": "Add a step here", "branch": "Condition {n}",
+    "service": "Action", "join": "Branches meet", "add_node": "Add a step here", "branch": "Condition {n}", "branch_n": "Branch {n}",
     "otherwise": "Otherwise", "add_branch": "Add branch", "everyone_submits": "Whoever may edit the record submits",
     "no_assignee": "Choose who approves", "manager_n": "Manager {n} levels up", "manager_1": "Direct manager",
     "role_x": "Role: {name}", "team_x": "Team: {name}", "users_x": "{names}", "field_x": "Person in “{name}”",
@@ -166,7 +166,7 @@ async def designer_page(request: Request, app: str, key: str, c: Ctx, viewer: Cu
             title = text_in(row.definition.get("label"), viewer.locale, key)
             publishers = [v["published_by"] for v in await c.process_service.versions(conn, app, key)]
         directory = await _directory(conn, viewer.locale)
-        names = await user_names(conn, publishers)
+        names = await user_names(conn, [*publishers, viewer.profile.id])  # and whoever publishes next
     ops, units = operator_labels(_)
     data = {
         "app": app,

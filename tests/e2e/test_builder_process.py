@@ -166,3 +166,30 @@ def test_free_canvas_keeps_positions_across_modes(browser, base_url):
     assert put.value.ok
     saved = {n["id"]: n for n in _get(page, base_url, "opportunity_stage_gate")["nodes"]}
     assert saved["needs_report"]["position"] == first
+
+
+def test_import_opens_in_the_designer(browser, base_url):
+    """BPMN import from the list (falls back to import-bpmn while translate-bpmn is not there), and an unsaved
+    definition handed over in sessionStorage opens with its issues pinned; the first save creates it."""
+    page = _admin(browser, base_url)
+    api = f"{base_url}/api/v1/meta/apps/{APP}/processes"
+    xml = page.request.get(f"{api}/opportunity_stage_gate/bpmn").text().replace("opportunity_stage_gate", "stage_gate_copy")
+    page.goto(f"{base_url}/build/apps/{APP}/processes")
+    page.wait_for_selector("#tg-processes[data-ready]")
+    page.set_input_files("[data-import]", {"name": "copy.bpmn", "mimeType": "application/xml", "buffer": xml.encode()})
+    page.wait_for_url("**/processes/stage_gate_copy")
+    page.wait_for_selector("#tg-process[data-ready]")
+    expect(page.locator(".tg-pd-node[data-node=needs_report]")).to_be_visible()
+
+    draft = _get(page, base_url, "quote_discount")
+    draft = {k: v for k, v in draft.items() if k not in ("id", "app", "published_version")} | {"key": "quote_copy"}
+    handed = {"app": APP, "definition": draft, "issues": [{"node": "manager", "message": "Check who approves"}]}
+    page.evaluate("(h) => sessionStorage.setItem('tangram.process-draft', JSON.stringify(h))", handed)
+    _open(page, f"{base_url}/build/apps/{APP}/processes/new?from=import")
+    expect(page.locator(".tg-pd-node.error[data-node=manager]")).to_be_visible()
+    expect(page.locator("[data-problems]")).to_contain_text("Check who approves")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url == api) as post:
+        page.click("[data-action=save]")
+    assert post.value.status == 201
+    page.wait_for_url("**/processes/quote_copy")
+    assert _get(page, base_url, "quote_copy")["nodes"] == draft["nodes"]

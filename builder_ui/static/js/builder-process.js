@@ -237,7 +237,7 @@ class Designer {
     const branches = this.def.edges.filter((x) => x.from === e.from);
     const n = branches.indexOf(e) + 1;
     const gateway = nodeOf(this.def, e.from);
-    const text = gateway?.type === "parallel" ? fill(this.s.branch, { n }).replace(/\s*\d+$/, ` ${n}`)
+    const text = gateway?.type === "parallel" ? labelIn(e.label, this.locale, "") || fill(this.s.branch_n, { n })
       : e.default ? this.s.otherwise : labelIn(e.label, this.locale, "") || this.describe(e.condition) || fill(this.s.branch, { n });
     const flagged = this.problems.some((p) => p.edge === line.index);
     const selected = this.selected && this.selected.edge === line.index;
