@@ -31,7 +31,8 @@ MAX_PEOPLE = 1000  # people offered by name in the users picker (more: type the 
 WORDS = {
     "start": "Submitter", "end": "End", "approval": "Approver", "fill": "Fill-in task", "cc": "Copy to",
     "exclusive": "Condition branch", "parallel": "Parallel branch", "inclusive": "Inclusive branch", "timer": "Delay",
-    "service": "Action", "join": "Branches meet", "add_node": "Add a step here", "branch": "Condition {n}", "branch_n": "Branch {n}",
+    "service": "Action", "join": "Branches meet", "add_node": "Add a step here", "branch": "Condition {n}",
+    "branch_n": "Branch {n}",
     "otherwise": "Otherwise", "add_branch": "Add branch", "everyone_submits": "Whoever may edit the record submits",
     "no_assignee": "Choose who approves", "manager_n": "Manager {n} levels up", "manager_1": "Direct manager",
     "role_x": "Role: {name}", "team_x": "Team: {name}", "users_x": "{names}", "field_x": "Person in “{name}”",
