@@ -4,7 +4,7 @@
 // plain objects: no DOM.
 
 export const GATEWAYS = new Set(["exclusive", "parallel", "inclusive"]);
-export const CARD = { w: 220, h: 76, pill: 40, gap: 104, col: 44 };
+export const CARD = { w: 220, h: 84, pill: 40, gap: 104, col: 44 };
 
 const outOf = (def, id) => def.edges.map((e, i) => [e, i]).filter(([e]) => e.from === id);
 const inOf = (def, id) => def.edges.map((e, i) => [e, i]).filter(([e]) => e.to === id);

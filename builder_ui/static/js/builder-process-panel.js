@@ -425,7 +425,7 @@ function processPanel(d) {
       p.lock_fields = d.entity.fields.map((x) => x.key).filter((k) => (k === f.key ? on : locked.includes(k)));
     })))));
   }
-  out.push(check(s.withdraw, p.withdraw ?? true, (v) => d.commit(() => { p.withdraw = v; })));
+  out.push(el("div", { class: "mt-2" }, check(s.withdraw, p.withdraw ?? true, (v) => d.commit(() => { p.withdraw = v; }))));
   out.push(problemsOf(d, d.problems.filter((x) => x.node === undefined && x.edge === undefined)));
   out.push(el("p", { class: "tg-muted small mt-3", text: d.s.select_hint }));
   return out;

@@ -263,7 +263,7 @@ class Designer {
     if (!pill) {
       const rejected = this.view.rejected.get(n.id);
       const line = summary(this, n) + (rejected ? ` · ${this.s.if_rejected} → ${this.s.end}` : "");
-      card.append(el("div", { class: "tg-pd-node-sum", text: line || "…" }));
+      card.append(el("div", { class: "tg-pd-node-sum", text: line || "…", title: line }));
     } else if (isSplit(this.def, n.id) && joinOf(this.def, n.id)) {
       const add = el("button", { type: "button", class: "tg-pd-add-branch", "data-add-branch": n.id, text: `+ ${this.s.add_branch}` });
       add.addEventListener("click", (e) => { e.stopPropagation(); this.addBranch(n.id); });
