@@ -17,11 +17,11 @@ export function summary(d, n) {
   const s = d.s;
   const kind = kindOf(n);
   if (kind === "approval" || kind === "fill") {
-    const who = (n.assignees || []).map((a) => assigneeText(d, a)).join("、") || s.no_assignee;
+    const who = (n.assignees || []).map((a) => assigneeText(d, a)).join(d.s.list_sep) || s.no_assignee;
     const mode = kind === "approval" ? fill(s[`mode_${n.mode || "single"}`] || "", { n: n.percent }) : "";
     return mode ? `${who} · ${mode}` : who;
   }
-  if (kind === "cc") return (n.actions[0].to || []).map((r) => recipientText(d, r)).join("、");
+  if (kind === "cc") return (n.actions[0].to || []).map((r) => recipientText(d, r)).join(d.s.list_sep);
   if (kind === "timer") {
     if (n.duration) return fill(s.wait_for, { n: n.duration.amount, unit: s[n.duration.unit] });
     const f = d.entity.fields.find((x) => x.key === n.field);
@@ -37,7 +37,7 @@ function assigneeText(d, a) {
   if (a.type === "manager") return (a.levels || 1) === 1 ? s.manager_1 : fill(s.manager_n, { n: a.levels });
   if (a.type === "role") return fill(s.role_x, { name: d.data.roles.find((r) => r.key === a.role)?.label || a.role });
   if (a.type === "team") return fill(s.team_x, { name: d.data.teams.find((t) => t.key === a.team)?.label || a.team });
-  if (a.type === "users") return (a.users || []).map((m) => d.data.users.find((u) => u.email === m)?.name || m).join("、");
+  if (a.type === "users") return (a.users || []).map((m) => d.data.users.find((u) => u.email === m)?.name || m).join(d.s.list_sep);
   if (a.type === "field") return fill(s.field_x, { name: d.entity.fields.find((f) => f.key === a.field)?.label || a.field });
   if (a.type === "submitter") return s.submitter;
   return a.type;
