@@ -5,7 +5,7 @@
 // snapshots of the JSON, which is the one truth (what was loaded and not touched is sent back as it was).
 import { api, toast } from "./api.js";
 import { el, fill, problemText } from "./builder-dom.js";
-import { CARD, addBranch, deleteBlock, deleteBranch, deleteNode, freshId, insertStep, isSplit, joinOf, kindOf, layout, nodeOf, preview } from "./builder-process-graph.js";
+import { CARD, GATEWAYS, addBranch, deleteBlock, deleteBranch, deleteNode, freshId, insertStep, isSplit, joinOf, kindOf, layout, nodeOf, preview } from "./builder-process-graph.js";
 import { FreeCanvas } from "./builder-process-free.js";
 import { renderPanel, summary } from "./builder-process-panel.js";
 
@@ -99,9 +99,16 @@ class Designer {
     on("versions", () => this.versions());
     const dialog = this.root.querySelector("[data-versions-dialog]");
     dialog.querySelectorAll("[data-dialog-close]").forEach((b) => b.addEventListener("click", () => dialog.close()));
+    document.addEventListener("click", (e) => { if (this.menu && !this.menu.contains(e.target)) this.closeMenu(); });
     document.addEventListener("keydown", (e) => {
+      const typing = e.target.closest?.("input, textarea, select, dialog");
+      if ((e.key === "Delete" || e.key === "Backspace") && !typing && this.selected?.node && this.mode !== "free") {
+        e.preventDefault();
+        this.remove(this.selected.node);
+        return;
+      }
       if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z") return;
-      if (e.target.closest?.("input, textarea, select")) return;
+      if (typing) return;
       e.preventDefault();
       if (e.shiftKey) this.redo(); else this.undo();
     });
@@ -361,7 +368,11 @@ class Designer {
   }
 
   // Deleting a plain step is one undoable step; what takes more steps with it (a branch, a branch block) asks first.
-  remove(id) { this.removeAsking("node", id); }
+  remove(id) {
+    const n = nodeOf(this.def, id);
+    if (n && GATEWAYS.has(n.type) && !isSplit(this.def, id)) return; // a join goes with its branches
+    this.removeAsking("node", id);
+  }
   removeBranch(index) { this.removeAsking("branch", index); }
   removeBlock(split) { this.removeAsking("block", split); }
 
