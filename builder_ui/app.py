@@ -18,6 +18,7 @@ from builder_ui.builder import home as build_home
 from builder_ui.builder import list_defaults as build_list
 from builder_ui.builder import people as build_people
 from builder_ui.builder import process_simulate as build_simulate
+from builder_ui.builder import processes as build_processes
 from builder_ui.builder import public_forms as build_public_forms
 from builder_ui.builder import roles as build_roles
 from builder_ui.i18n import gettext
@@ -42,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    builder = (build_home, build_apps, build_list, build_entities, build_public_forms, build_roles, build_people, build_simulate)
+    builder = (
+        build_home, build_apps, build_list, build_entities, build_public_forms, build_simulate, build_processes, build_roles,
+        build_people,
+    )  # fmt: skip
     pages = (docs, auth, first_password, home, *builder, merge, board, dashboards, notifications, approvals, public, imports)
     pages = (*pages, records)
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others

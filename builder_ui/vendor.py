@@ -34,6 +34,9 @@ PACKAGES: dict[str, dict[str, str]] = {
     "echarts@6.1.0": {"dist/echarts.esm.min.js": "echarts/echarts.esm.min.js", "LICENSE": "echarts/LICENSE"},
     # 6.x ships no map data: the China map (GeoJSON, Apache-2.0) from the last release that had it
     "echarts@4.9.0": {"map/json/china.json": "echarts/china.json"},
+    # The process designer's free-form canvas (MIT): the UMD build sets globalThis.X6 when imported as a module;
+    # its CSS is not injected (CSP: no style element without the nonce) but written in builder-process.css.
+    "@antv/x6@3.1.8": {"dist/x6.min.js": "x6/x6.min.js", "LICENSE": "x6/LICENSE"},
     "axe-core@4.14.1": {"axe.min.js": "axe-core/axe.min.js", "LICENSE": "axe-core/LICENSE"},  # tests only
 }
 ICONS_PACKAGE = "heroicons@2.2.0"

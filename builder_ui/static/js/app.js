@@ -25,6 +25,8 @@ const controllers = [
   ["#tg-build-home", () => import("./builder-apps.js")],
   ["#tg-app-settings", () => import("./builder-app-settings.js")],
   ["#tg-designer", () => import("./builder-form.js")],
+  ["#tg-processes", () => import("./builder-processes.js")],
+  ["#tg-process", () => import("./builder-process.js")],
   ["#tg-new-entity", () => import("./builder-entity-new.js")],
   ["#tg-simulate", () => import("./builder-process-simulate.js")],
 ];
