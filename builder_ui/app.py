@@ -19,6 +19,7 @@ from builder_ui.builder import list_defaults as build_list
 from builder_ui.builder import people as build_people
 from builder_ui.builder import public_forms as build_public_forms
 from builder_ui.builder import roles as build_roles
+from builder_ui.builder import rules as build_rules
 from builder_ui.i18n import gettext
 from builder_ui.pages import approvals, auth, board, dashboards, docs, home, imports, merge, notifications, public, records
 from builder_ui.pages import invite as first_password
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    builder = (build_home, build_apps, build_list, build_entities, build_public_forms, build_roles, build_people)
+    builder = (build_home, build_apps, build_list, build_entities, build_public_forms, build_rules, build_roles, build_people)
     pages = (docs, auth, first_password, home, *builder, merge, board, dashboards, notifications, approvals, public, imports)
     pages = (*pages, records)
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others

@@ -26,6 +26,8 @@ const controllers = [
   ["#tg-app-settings", () => import("./builder-app-settings.js")],
   ["#tg-designer", () => import("./builder-form.js")],
   ["#tg-new-entity", () => import("./builder-entity-new.js")],
+  ["#tg-rules", () => import("./builder-rules.js")],
+  ["#tg-rule", () => import("./builder-rule.js")],
 ];
 
 function start(root) {

@@ -42,7 +42,7 @@ export function startPicker(root, msg) {
       const q = text ? `&q=${encodeURIComponent(text)}` : "";
       const r = await api("GET", `/api/v1/apps/${root.dataset.app}/${root.dataset.entity}?limit=8${q}`);
       items = r.ok ? r.data.items.map((rec) => ({ id: rec.id, label: String(rec[display] ?? `#${rec.id}`) })) : [];
-      if (text && root.dataset.display) items.push({ create: true, text, label: msg.msgCreate.replace("{text}", text) });
+      if (text && root.dataset.display && !("noCreate" in root.dataset)) items.push({ create: true, text, label: msg.msgCreate.replace("{text}", text) });
     }
     if (!items.length) items = [];
     active = -1;
