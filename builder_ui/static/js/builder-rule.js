@@ -596,9 +596,7 @@ class RuleDesigner {
   }
 
   async save() {
-    const banner = this.$("[data-banner]");
-    banner.hidden = true;
-    this.root.querySelectorAll(".tg-rd-action.has-error").forEach((x) => x.classList.remove("has-error"));
+    this.clearErrors();
     const body = this.body();
     const buttons = this.root.querySelectorAll("[data-save]");
     buttons.forEach((b) => { b.disabled = true; });
@@ -625,6 +623,12 @@ class RuleDesigner {
     }
     this.refused(r);
     return false;
+  }
+
+  clearErrors() {
+    this.$("[data-banner]").hidden = true;
+    this.root.querySelectorAll(".tg-rd-action.has-error").forEach((x) => x.classList.remove("has-error"));
+    this.root.querySelectorAll("[data-error-for]").forEach((x) => { x.textContent = ""; });
   }
 
   refused(r) {
@@ -676,7 +680,7 @@ class RuleDesigner {
   async test(choice) {
     const out = this.$("[data-test-results]");
     out.replaceChildren();
-    this.$("[data-banner]").hidden = true;
+    this.clearErrors();
     const r = await api("POST", `${this.api}/dry-run`, { rule: this.body(), ...choice });
     if (!r.ok) {
       this.refused(r);
