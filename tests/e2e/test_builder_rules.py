@@ -2,7 +2,7 @@
 leads, "when a lead is created and its budget is above 888,888, mark it a key lead and notify its owner", made
 by clicking; tested on a stored lead before it is saved (matched, with the actual budget); a bad action
 refused at that action; saved; a new matching lead gets the rule's effect and the log shows the run. The cron
-helper says the next runs in words. The shipped rules R1–R12 open and save unchanged, byte for byte. (R1, R5)"""
+helper says the next runs in words. The shipped rules R1-R12 open and save unchanged, byte for byte. (R1, R5)"""
 
 from __future__ import annotations
 
@@ -71,9 +71,9 @@ def test_r1_a_rule_made_by_clicking_tested_saved_and_seen_working(browser, base_
     page.click("[data-test-record]")
     expect(second).to_have_class("tg-rd-action has-error")
     expect(second.locator("[data-error-for='/actions/1/title']")).not_to_be_empty()
-    second.locator("[data-prop=title]").fill("大额线索：")
+    second.locator("[data-prop=title]").fill("大额线索 - ")
     second.locator("[data-insert=title]").select_option("name")
-    expect(second.locator("[data-prop=title]")).to_have_value("大额线索：{{ record.name }}")
+    expect(second.locator("[data-prop=title]")).to_have_value("大额线索 - {{ record.name }}")
 
     # Now the test runs on the stored lead picked by name: matched, with its actual budget.
     page.click("[data-test-record]")
