@@ -38,11 +38,7 @@ def test_the_default_list_and_board_are_set_in_the_builder_and_everyone_sees_the
     views = admin.request.get(f"{base_url}/api/v1/apps/crm/lead/views").json()["items"]
     table = views[0]
     assert (table["default"], table["columns"], table["sort"], table["page_size"]) == (
-        True,
-        ["name", "status", "company"],
-        [{"field": "name", "desc": False}],
-        20,
-    )
+        True, ["name", "status", "company"], [{"field": "name", "desc": False}], 20)
     [board] = [v for v in views if v["kind"] == "kanban" and v["shared_with"] == "*"]
     assert (board["group_field"], board["card_fields"]) == ("status", ["company"])
 
