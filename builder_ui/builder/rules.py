@@ -6,6 +6,7 @@ cron helper's "next runs"; it validates nothing itself."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -101,6 +102,8 @@ def _strings(_: Any) -> dict[str, str]:
         "entity": "Records of", "enabled": "On", "disabled": "Off", "type_phase": "This action runs only after the save.",
         "recipient_user": "Member #{id}", "recipient_team": "Team: {team}", "recipient_field": "Field: {field}",
         "insert": "Insert", "email_to": "Addresses in", "no_actions": "Add at least one action.",
+        "did_created": "New record: {entity} #{id}", "did_notified": "{n} people notified", "did_emailed": "Email to {to}",
+        "did_unchanged": "Nothing to change", "did_owner": "Owner: member #{id}", "did_rejected": "Refused: {message}",
     }  # fmt: skip
     return (
         {k: _(v) for k, v in words.items()}
@@ -151,7 +154,7 @@ def _trigger_words(rule: dict[str, Any], labels: dict[str, str], _: Any) -> str:
     if kind == "field_changed":
         return _("When {fields} changes").format(fields=", ".join(labels.get(k, k) for k in t.get("fields", [])))
     if kind == "schedule":
-        return _("On a schedule ({cron})").format(cron=t.get("cron", ""))
+        return _cron_words(t.get("cron", ""), _)
     if kind == "date":
         off = t.get("offset") or {}
         after = t.get("direction", "after") == "after"
@@ -161,6 +164,19 @@ def _trigger_words(rule: dict[str, Any], labels: dict[str, str], _: Any) -> str:
     plain = {"created": "When a record is created", "updated": "When a record is updated",
              "saved": "When a record is created or updated", "deleted": "When a record is deleted"}  # fmt: skip
     return _(plain[kind]) if kind in plain else str(kind)
+
+
+def _cron_words(cron: str, _: Any) -> str:
+    """The designer's presets in words (every day / week / month at a time); any other cron as it is."""
+    m = re.fullmatch(r"(\d{1,2}) (\d{1,2}) (\*|\d{1,2}) \* (\*|[0-6])", cron)
+    if m is None or (m[3] != "*" and m[4] != "*"):
+        return _("On a schedule ({cron})").format(cron=cron)
+    at = f"{int(m[2]):02d}:{int(m[1]):02d}"
+    if m[3] == "*" and m[4] == "*":
+        return _("Every day at {time}").format(time=at)
+    if m[3] == "*":
+        return _("Every {weekday} at {time}").format(weekday=_(WEEKDAYS[int(m[4])]), time=at)
+    return _("Every month on day {day} at {time}").format(day=int(m[3]), time=at)
 
 
 @router.get("/build/apps/{app}/rules")

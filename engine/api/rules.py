@@ -130,6 +130,10 @@ async def _judge(c: Any, conn: Any, actor: Access, rule: Any, entity: Any, body:
         query = query.order_by(t.c.updated_at.desc(), t.c.id.desc()).limit(body.last)
     records = [dict(r._mapping) for r in (await conn.execute(query)).all()]
     items: list[dict[str, Any]] = await c.rules.dry_run(conn, rule, entity, records, actor)
+    display = entity.definition.display_field
+    for item, record in zip(items, records, strict=True):  # what people call the record, for the result's heading
+        if display and record.get(display) is not None:
+            item["label"] = str(record[display])
     return items
 
 

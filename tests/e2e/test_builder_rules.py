@@ -80,7 +80,7 @@ def test_r1_a_rule_made_by_clicking_tested_saved_and_seen_working(browser, base_
     result = page.locator(f"[data-result='{trial['id']}']")
     expect(result).to_have_attribute("data-matched", "true")
     expect(result.locator("[data-node=budget]")).to_have_attribute("data-node-matched", "true")
-    expect(result.locator("[data-node=budget]")).to_contain_text("999999")
+    expect(result.locator("[data-node=budget]")).to_contain_text("999,999")
     expect(result.locator("[data-did=set_fields]")).to_be_visible()
     page.locator("[data-save]").last.click()
     expect(page.locator("[data-status]")).to_have_text("已保存。")

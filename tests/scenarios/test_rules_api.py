@@ -180,7 +180,7 @@ async def test_dry_run_of_an_unsaved_draft_is_checked_as_a_save_and_writes_nothi
     r = await world.http.post(f"{RULES}/dry-run", json={"rule": VIP, "record_id": rich["id"]})
     assert r.status_code == 200, r.text
     [item] = r.json()["items"]
-    assert item["matched"] is True and item["condition"]["actual"] == 2000000
+    assert item["matched"] is True and item["condition"]["actual"] == 2000000 and item["label"] == "Rich"
     assert item["actions"] == [{"type": "add_tag", "tags": ["vip"]}]
     assert (await world.http.get(RULES)).json()["items"] == []  # no rule stored
     assert (await world.get("lead", rich["id"]))["tags"] in ([], None)  # rolled back

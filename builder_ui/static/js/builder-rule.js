@@ -31,6 +31,7 @@ class RuleDesigner {
     this.types = new Map(this.data.actions.map((a) => [a.type, a]));
     this.entities = new Map(this.data.entities.map((e) => [e.key, e]));
     this.dirty = false;
+    this.number = new Intl.NumberFormat(this.data.locale);
   }
 
   // -- helpers -----------------------------------------------------------------------------------------
@@ -242,7 +243,9 @@ class RuleDesigner {
       [["before", s.before], ["after", s.after]], t.direction || "after");
     dir.addEventListener("change", () => { t.direction = dir.value; this.changed(); });
     const field = this.fieldSelect("rd-date-field", t.field, (f) => f.type === "date" || f.type === "datetime", (v) => { t.field = v; this.changed(); });
-    return el("div", { class: "tg-rd-row" }, amount, unit, dir, field);
+    // Read as a sentence: "最近跟进时间 之后 3 天" in Chinese, "3 days after Last activity" in English.
+    const parts = this.data.locale.startsWith("zh") ? [field, dir, amount, unit] : [amount, unit, dir, field];
+    return el("div", { class: "tg-rd-row", "data-date-offset": true }, ...parts);
   }
 
   // -- 如果: condition ------------------------------------------------------------------------------------
@@ -694,7 +697,7 @@ class RuleDesigner {
   result(item) {
     const s = this.s;
     const link = el("a", { href: `${this.root.dataset.records}/${this.draft.entity}/${item.record_id}`, target: "_blank", rel: "noopener",
-      text: fill(s.record, { id: item.record_id }) });
+      text: item.label ? `${item.label} #${item.record_id}` : fill(s.record, { id: item.record_id }) });
     const verdict = el("span", { class: `tg-rd-verdict ${item.matched ? "ok" : "no"}`, text: item.matched ? s.matched : s.not_matched });
     const box = el("div", { class: "tg-rd-result", "data-result": item.record_id, "data-matched": String(item.matched) },
       el("div", { class: "tg-rd-row" }, link, verdict));
@@ -730,16 +733,28 @@ class RuleDesigner {
       if (o) return o.label;
       if (x === true) return this.s.yes;
       if (x === false) return this.s.no;
+      if (typeof x === "number") return this.number.format(x);
       return typeof x === "object" && x !== null ? (x.amount ? `${x.amount} ${this.s[`enum_${x.unit}`] || x.unit}` : JSON.stringify(x)) : String(x);
     };
     return Array.isArray(v) ? v.map(one).join(", ") : one(v);
   }
 
   did(a) {
+    // What an action did (dry run) or does (log), in words: the engine's short description read field by field.
+    const s = this.s;
     const label = (this.types.get(a.type) || { label: a.type }).label;
+    const known = (k) => this.entity().fields.some((f) => f.key === k);
+    const pairs = (v) => Object.entries(v).map(([f, x]) => `${this.fieldLabel(f)} = ${this.shown(f, x)}`).join(", ");
     const rest = Object.entries(a).filter(([k]) => k !== "type").map(([k, v]) => {
-      if (k === "values" && v && typeof v === "object") return Object.entries(v).map(([f, x]) => `${this.fieldLabel(f)} = ${this.shown(f, x)}`).join(", ");
-      return `${this.s[`prop_${k}`] || k}: ${typeof v === "object" ? JSON.stringify(v) : v}`;
+      if (k === "set" && v && typeof v === "object") return pairs(v);
+      if (k === "created" && v) return fill(s.did_created, { entity: this.entity(v.entity).label, id: v.id });
+      if (k === "notified" && Array.isArray(v)) return fill(s.did_notified, { n: v.length });
+      if (k === "emailed") return fill(s.did_emailed, { to: [].concat(v).join(", ") });
+      if (k === "unchanged") return s.did_unchanged;
+      if (k === "owner") return fill(s.did_owner, { id: v });
+      if (k === "rejected") return fill(s.did_rejected, { message: typeof v === "object" ? Object.values(v)[0] : v });
+      if (known(k)) return `${this.fieldLabel(k)} = ${this.shown(k, v)}`;
+      return `${s[`prop_${k}`] || k}: ${typeof v === "object" ? JSON.stringify(v) : v}`;
     });
     return rest.length ? `${label}: ${rest.join("; ")}` : label;
   }
