@@ -109,11 +109,20 @@ def test_r1_a_rule_made_by_clicking_tested_saved_and_seen_working(browser, base_
     item = page.locator(f"[data-rule={key}]")
     expect(item).to_contain_text("大额线索提醒")
     expect(item.locator("[data-enable]")).to_be_checked()
+    with page.expect_response(lambda r: r.url.endswith(f"{API}/{key}") and r.request.method == "PUT"):
+        item.locator("[data-enable]").uncheck()  # saved at once
+    assert page.request.get(f"{base_url}{API}/{key}").json()["enabled"] is False
     phone = _admin(browser, base_url, width=375)
     _open(phone, f"{base_url}/build/apps/crm/rules/{key}")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 376
     expect(phone.locator("[data-action-index='1']")).to_be_visible()
     phone.context.close()
+
+    # Delete asks first; the rule is gone.
+    item.locator("[data-delete]").click()
+    page.click("dialog [data-confirm=yes]")
+    expect(item).to_have_count(0)
+    assert page.request.get(f"{base_url}{API}/{key}").status == 404
     page.context.close()
 
 

@@ -4,6 +4,7 @@
 // panel is built from each field type's config JSON Schema, with richer widgets for labels, options,
 // relation targets, formulas and form rules (the list's condition builder).
 import { api, toast } from "./api.js";
+import { ask } from "./builder-dom.js";
 import { FilterBuilder } from "./list-tools.js";
 import { el, schemaControls } from "./schema-form.js";
 import Sortable from "/static/vendor/sortable/sortable.esm.js";
@@ -964,20 +965,7 @@ class Designer {
 
   // -- a question with a real dialog (undo stays available after) ---------------------------------------
   ask(message) {
-    return new Promise((resolve) => {
-      const yes = el("button", { type: "button", class: "btn btn-danger", "data-confirm": "yes", text: this.s.remove });
-      const no = el("button", { type: "button", class: "btn", text: this.s.no });
-      const dialog = el("dialog", { class: "tg-dialog tg-dz-ask", role: "alertdialog" },
-        el("div", { class: "tg-dialog-body" }, el("p", { text: message })),
-        el("div", { class: "tg-dz-ask-actions" }, no, yes));
-      const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
-      yes.addEventListener("click", () => close(true));
-      no.addEventListener("click", () => close(false));
-      dialog.addEventListener("cancel", () => close(false));
-      this.root.append(dialog);
-      dialog.showModal();
-      no.focus();
-    });
+    return ask(this.root, message, this.s.remove, this.s.no, { dialogClass: "tg-dialog tg-dz-ask", footClass: "tg-dz-ask-actions" });
   }
 
   // -- wiring ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // The condition is the list's FilterBuilder; each action's form is drawn from its config JSON Schema by
 // schema-form.js (as the form designer's property panel), with richer widgets for fields, people and templates.
 import { api, toast } from "./api.js";
-import { fill, proposeKeys, showErrors } from "./builder-dom.js";
+import { ask, fill, proposeKeys, showErrors } from "./builder-dom.js";
 import { FilterBuilder } from "./list-tools.js";
 import { startPicker } from "./picker.js";
 import { el, schemaControls } from "./schema-form.js";
@@ -658,19 +658,7 @@ class RuleDesigner {
   }
 
   ask(message) {
-    return new Promise((resolve) => {
-      const yes = el("button", { type: "button", class: "btn btn-danger", "data-confirm": "yes", text: this.s.remove });
-      const no = el("button", { type: "button", class: "btn", text: this.s.no });
-      const dialog = el("dialog", { class: "tg-dialog", role: "alertdialog" },
-        el("div", { class: "tg-dialog-body" }, el("p", { text: message })), el("div", { class: "tg-dialog-foot" }, no, yes));
-      const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
-      yes.addEventListener("click", () => close(true));
-      no.addEventListener("click", () => close(false));
-      dialog.addEventListener("cancel", () => close(false));
-      this.root.append(dialog);
-      dialog.showModal();
-      no.focus();
-    });
+    return ask(this.root, message, this.s.remove, this.s.no);
   }
 
   // -- dry run ------------------------------------------------------------------------------------------

@@ -1,26 +1,9 @@
 // The rule list: the switch turns a rule on or off at once (the stored rule, PUT with If-Match), delete asks
 // first; the entity filter reloads the list. Everything through /api/v1/meta/apps/{app}/rules.
 import { api, toast } from "./api.js";
-import { fill, problemText } from "./builder-dom.js";
-import { el } from "./schema-form.js";
+import { ask, fill, problemText } from "./builder-dom.js";
 
 const SERVER_KEYS = ["id", "version", "app", "updated_at"];
-
-function ask(root, message) {
-  return new Promise((resolve) => {
-    const yes = el("button", { type: "button", class: "btn btn-danger", "data-confirm": "yes", text: root.dataset.msgDelete });
-    const no = el("button", { type: "button", class: "btn", text: root.dataset.msgCancel });
-    const dialog = el("dialog", { class: "tg-dialog", role: "alertdialog" },
-      el("div", { class: "tg-dialog-body" }, el("p", { text: message })), el("div", { class: "tg-dialog-foot" }, no, yes));
-    const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
-    yes.addEventListener("click", () => close(true));
-    no.addEventListener("click", () => close(false));
-    dialog.addEventListener("cancel", () => close(false));
-    root.append(dialog);
-    dialog.showModal();
-    no.focus();
-  });
-}
 
 export function start(root) {
   const url = root.dataset.api;
@@ -49,7 +32,7 @@ export function start(root) {
       toast(box.checked ? root.dataset.msgOn : root.dataset.msgOff);
     });
     item.querySelector("[data-delete]").addEventListener("click", async () => {
-      if (!await ask(root, fill(root.dataset.msgConfirm, { label: item.dataset.label }))) return;
+      if (!await ask(root, fill(root.dataset.msgConfirm, { label: item.dataset.label }), root.dataset.msgDelete, root.dataset.msgCancel)) return;
       const r = await api("DELETE", `${url}/${key}`);
       if (!r.ok) { slot.textContent = problemText(r); return; }
       item.remove();
