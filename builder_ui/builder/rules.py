@@ -25,6 +25,7 @@ from builder_ui.i18n import text_in
 from builder_ui.render import page
 from engine.api.deps import Ctx
 from engine.auth.policy import may_manage, scope
+from engine.auth.profile import user_names
 from engine.core.errors import Forbidden, NotFound
 from engine.expr.fields import value_type
 from engine.expr.operators import ANNIVERSARY, CHANGES, OPS_BY_TYPE
@@ -213,6 +214,7 @@ async def _designer(request: Request, app: str, key: str | None, c: Any, viewer:
             if not may_manage(viewer.access, app, row.entity):
                 raise Forbidden(_("You do not build this entity"))
             rule = rule_json(row)
+        people = await user_names(conn, _users_in(rule)) if rule else {}
         try:
             teams = await c.app_admin.team_choices(conn, viewer.access, app)
         except Forbidden:
@@ -226,13 +228,23 @@ async def _designer(request: Request, app: str, key: str | None, c: Any, viewer:
         "app": app, "rule": rule, "entity": start, "locale": viewer.locale, "business_tz": tz,
         "entities": [_entity_json(e, viewer) for e in mine], "actions": _action_types(_), "conditions": _conditions(_),
         "teams": [{"key": t["team"], "label": text_in(t["label"], viewer.locale, t["team"])} for t in teams],
-        "strings": _strings(_),
+        "strings": _strings(_), "users": {str(k): v for k, v in people.items()},
     }  # fmt: skip
     title = text_in(rule.get("label"), viewer.locale, rule["key"]) if rule else _("New rule")
     # Not the template's tojson: it sorts keys, and a rule saved unchanged must keep its actions' key order.
     data_json = htmlsafe_json_dumps(data, dumps=json.dumps)
     return page(request, "builder/rule.html", viewer=viewer, build_section="rules", build_app=nav, app_key=app,
                 data=data_json, title=title, rule_key=key, record_entity=start)  # fmt: skip
+
+
+def _users_in(rule: dict[str, Any]) -> set[int]:
+    """The members a rule names (notify recipients, a fixed owner): their names are shown, not their ids."""
+    ids = set()
+    for a in rule.get("actions", []):
+        for r in [*(a.get("to") or []), a]:
+            if isinstance(r, dict) and isinstance(r.get("user"), int):
+                ids.add(r["user"])
+    return ids
 
 
 @router.get("/build/apps/{app}/rules/new")

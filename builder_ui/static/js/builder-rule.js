@@ -346,6 +346,7 @@ class RuleDesigner {
   drawActions() {
     const list = this.$("[data-actions]");
     list.replaceChildren(...this.draft.actions.map((a, i) => this.actionCard(a, i)));
+    if (!this.draft.actions.length) list.append(el("li", { class: "tg-rd-empty", text: this.s.no_actions }));
   }
 
   actionCard(a, i) {
@@ -511,7 +512,7 @@ class RuleDesigner {
     const words = (r) => {
       if (r === "owner") return s.owner;
       if (r === "manager") return s.manager;
-      if (r.user) return r.name || fill(s.recipient_user, { id: r.user });
+      if (r.user) return r.name || this.data.users[String(r.user)] || fill(s.recipient_user, { id: r.user });
       if (r.team) return fill(s.recipient_team, { team: (this.data.teams.find((t) => t.key === r.team) || { label: r.team }).label });
       if (r.field) return fill(s.recipient_field, { field: this.fieldLabel(r.field) });
       return JSON.stringify(r);
