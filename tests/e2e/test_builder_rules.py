@@ -141,3 +141,20 @@ def test_r1_r12_open_and_save_unchanged_byte_for_byte(browser, base_url) -> None
         same = [{k: v for k, v in doc.items() if k not in SERVER_KEYS} for doc in (before, after)]
         assert json.dumps(same[0], ensure_ascii=False) == json.dumps(same[1], ensure_ascii=False), key
     page.context.close()
+
+
+def test_the_rule_pages_pass_axe(browser, base_url) -> None:
+    """axe-core (as tests/e2e/test_accessibility.py runs it): no serious or critical violation on the list and
+    on a designer showing a schedule, a date trigger, actions and dry run results."""
+    from tests.e2e.test_accessibility import axe_results, severe
+
+    page = sign_in(browser, base_url, ADMIN[0], "zh-CN", 1280, password=ADMIN[1], bypass_csp=True)
+    page.goto(f"{base_url}/build/apps/crm/rules")
+    page.wait_for_selector("#tg-rules[data-ready]")
+    assert severe(axe_results(page)) == []
+    for key in ("r10_rfm_high_value", "r2_stale_important_opportunity"):
+        _open(page, f"{base_url}/build/apps/crm/rules/{key}")
+        page.click("[data-test-last]")
+        page.wait_for_selector("[data-result]")
+        assert severe(axe_results(page)) == [], key
+    page.context.close()

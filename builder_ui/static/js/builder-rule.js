@@ -50,7 +50,8 @@ class RuleDesigner {
   }
 
   row(label, control, { help = null } = {}) {
-    return el("div", { class: "tg-dz-prop" }, el("label", { for: control.id || null, text: label }), control,
+    const target = control.id ? control : control.querySelector("[id]");
+    return el("div", { class: "tg-dz-prop" }, el("label", { for: target ? target.id : null, text: label }), control,
       help ? el("div", { class: "tg-help", text: help }) : null);
   }
 
@@ -69,7 +70,7 @@ class RuleDesigner {
   fieldSelect(id, value, pred, onChange, { entity = this.draft.entity, empty = false } = {}) {
     const pairs = this.fields(pred, entity).map((f) => [f.key, f.label]);
     if (value && !pairs.some(([k]) => k === value)) pairs.unshift([value, value]);
-    const pick = this.options(el("select", { class: "form-select form-select-sm", id }), [...(empty || !value ? [["", this.s.pick_field]] : []), ...pairs], value || "");
+    const pick = this.options(el("select", { class: "form-select form-select-sm", id, "aria-label": this.s.field }), [...(empty || !value ? [["", this.s.pick_field]] : []), ...pairs], value || "");
     pick.addEventListener("change", () => onChange(pick.value || null));
     return pick;
   }
@@ -182,7 +183,7 @@ class RuleDesigner {
     else if (m && m[3] === "*") preset = "weekly";
     else if (m && m[4] === "*") preset = "monthly";
     const pad = (x) => String(x).padStart(2, "0");
-    const kind = this.options(el("select", { class: "form-select form-select-sm", id: "rd-cron-preset", "data-cron-preset": true }),
+    const kind = this.options(el("select", { class: "form-select form-select-sm", id: "rd-cron-preset", "data-cron-preset": true, "aria-label": s.schedule }),
       ["daily", "weekly", "monthly", "raw"].map((k) => [k, s[k]]), preset);
     const time = el("input", { type: "time", class: "form-control form-control-sm", id: "rd-cron-time", "aria-label": s.at,
       value: m ? `${pad(m[2])}:${pad(m[1])}` : "09:00", "data-cron-time": true });
