@@ -63,6 +63,10 @@ def test_r1_a_rule_made_by_clicking_tested_saved_and_seen_working(browser, base_
     page.click("[data-add-action]")
     second = page.locator("[data-action-index='1']")
     expect(second.locator("[data-recipient=owner]")).to_be_visible()
+    second.locator("[data-recipient-kind]").select_option("user")  # and a member, picked by name
+    second.locator("[data-user-picker]").fill("Admin")
+    second.locator(".tg-picker-list li", has_text="Administrator").click()
+    expect(second.locator("[data-recipient=user]")).to_contain_text("Administrator")
 
     # Tested before saving, the draft is checked as a save would be: the notification has no title yet,
     # refused at that action in the engine's words.
@@ -89,6 +93,7 @@ def test_r1_a_rule_made_by_clicking_tested_saved_and_seen_working(browser, base_
     stored = page.request.get(f"{base_url}{API}/{key}").json()
     assert stored["condition"] == {"all": [{"field": "budget", "op": "gt", "value": 888888}]}
     assert [a["type"] for a in stored["actions"]] == ["set_fields", "notify"]
+    assert stored["actions"][1]["to"][0] == "owner" and set(stored["actions"][1]["to"][1]) == {"user"}
 
     # A matching lead: the rule marks it, and its run is in the log.
     lead = _post(page, base_url, "/api/v1/apps/crm/lead", {"name": "大客户线索", "company": "重工", "budget": 2000000})

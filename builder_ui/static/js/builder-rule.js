@@ -427,6 +427,12 @@ class RuleDesigner {
     if (a.type === "add_points" && typeof a.points !== "object") {
       slot("points", this.row(s.prop_points, this.input(id("points"), a.points, (v) => set("points", v === "" ? null : Number(v)), { type: "number", step: "any", "data-prop": "points" })));
     }
+    if (a.type === "assign_owner") {
+      slot("user", this.row(s.prop_user, this.userPicker(id("user"), a.user, (v, name) => {
+        if (name) this.data.users[String(v)] = name;
+        set("user", v);
+      })));
+    }
     if ("team" in props && this.data.teams.length) {
       slot("team", this.row(s.prop_team, this.options(el("select", { class: "form-select form-select-sm", id: id("team"), "data-prop": "team",
         on: { change: (e) => set("team", e.target.value || null) } }), [["", s.none], ...this.teamPairs(a.team)], a.team || "")));
@@ -540,20 +546,29 @@ class RuleDesigner {
           extra.append(this.fieldSelect(`rd-a${i}-rf`, null, (f) => f.type === "user", (v) => v && push({ field: v }), { empty: true }));
         }
         if (kind.value === "user") {
-          const input = el("input", { class: "form-control form-control-sm", type: "text", role: "combobox", "aria-autocomplete": "list",
-            "aria-expanded": "false", "aria-controls": `rd-a${i}-ul`, autocomplete: "off", "aria-label": s.a_member, "data-recipient-user": true });
-          const hidden = el("input", { type: "hidden", value: "" });
-          const picker = el("div", { class: "tg-picker", "data-picker": "user" }, input, hidden, el("ul", { class: "tg-picker-list", id: `rd-a${i}-ul`, role: "listbox", hidden: true }));
-          hidden.addEventListener("change", () => { if (hidden.value) push({ user: Number(hidden.value), name: input.value }); });
-          startPicker(picker, {});
+          const picker = this.userPicker(`rd-a${i}-ru`, null, (id, name) => id && push({ user: id, name }));
           extra.append(picker);
-          input.focus();
+          picker.querySelector("input").focus();
         }
       });
       box.replaceChildren(chips, el("div", { class: "tg-rd-row" }, kind, extra));
     };
     draw();
     return this.row(s.prop_to, box);
+  }
+
+  userPicker(id, current, onChange) {
+    // The one user picker (picker.js): type to search colleagues; the chosen member's id, and their name.
+    const input = el("input", { class: "form-control form-control-sm", id, type: "text", role: "combobox", "aria-autocomplete": "list",
+      "aria-expanded": "false", "aria-controls": `${id}-list`, autocomplete: "off", "aria-label": this.s.a_member,
+      placeholder: this.s.a_member, value: current ? (this.data.users[String(current)] || `#${current}`) : "", "data-user-picker": true });
+    const hidden = el("input", { type: "hidden", value: current ?? "" });
+    const picker = el("div", { class: "tg-picker", "data-picker": "user" }, input, hidden,
+      el("ul", { class: "tg-picker-list", id: `${id}-list`, role: "listbox", hidden: true }));
+    hidden.addEventListener("change", () => { if (hidden.value) onChange(Number(hidden.value), input.value); });
+    input.addEventListener("input", () => { if (!input.value.trim()) onChange(null, ""); });
+    startPicker(picker, {});
+    return picker;
   }
 
   template(a, i, name) {
