@@ -215,6 +215,7 @@ async def _designer(request: Request, app: str, key: str | None, c: Any, viewer:
                 raise Forbidden(_("You do not build this entity"))
             rule = rule_json(row)
         people = await user_names(conn, _users_in(rule)) if rule else {}
+        taken = [r["key"] for r in await c.rule_service.list(conn, app)]
         try:
             teams = await c.app_admin.team_choices(conn, viewer.access, app)
         except Forbidden:
@@ -229,6 +230,7 @@ async def _designer(request: Request, app: str, key: str | None, c: Any, viewer:
         "entities": [_entity_json(e, viewer) for e in mine], "actions": _action_types(_), "conditions": _conditions(_),
         "teams": [{"key": t["team"], "label": text_in(t["label"], viewer.locale, t["team"])} for t in teams],
         "strings": _strings(_), "users": {str(k): v for k, v in people.items()},
+        "taken": taken,
     }  # fmt: skip
     title = text_in(rule.get("label"), viewer.locale, rule["key"]) if rule else _("New rule")
     # Not the template's tojson: it sorts keys, and a rule saved unchanged must keep its actions' key order.

@@ -93,7 +93,7 @@ class RuleDesigner {
     const key = this.$("[data-key]");
     key.value = d.key;
     if (this.key) key.readOnly = true;
-    else proposeKeys(key, inputs, "rule", () => [], () => !this.key);
+    else proposeKeys(key, inputs, "rule", () => this.data.taken, () => !this.key);
     key.addEventListener("input", () => { d.key = key.value.trim(); this.changed(); });
     // proposeKeys writes the key without an input event: read it at save time too.
     this.keyInput = key;
@@ -659,7 +659,7 @@ class RuleDesigner {
       if (m) this.root.querySelector(`[data-action-index="${m[1]}"]`)?.classList.add("has-error");
     }
     banner.hidden = false;
-    banner.textContent = r.status === 409 ? `${this.s.conflict} ${r.data?.detail || ""}`
+    banner.textContent = r.status === 409 && this.key ? `${this.s.conflict} ${r.data?.detail || ""}`
       : [r.status === 422 ? this.s.save_failed : "", ...loose].filter(Boolean).join(" ");
     (this.root.querySelector(".tg-error:not(:empty)") || banner).scrollIntoView({ block: "center" });
   }
