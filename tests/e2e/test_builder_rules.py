@@ -67,6 +67,11 @@ def test_r1_a_rule_made_by_clicking_tested_saved_and_seen_working(browser, base_
     second.locator("[data-user-picker]").fill("Admin")
     second.locator(".tg-picker-list li", has_text="Administrator").click()
     expect(second.locator("[data-recipient=user]")).to_contain_text("Administrator")
+    second.locator("[data-move-up]").click()  # the keyboard's way to reorder (drag also works)
+    expect(page.locator("[data-action-index='0']")).to_have_attribute("data-action", "notify")
+    expect(page.locator("[data-action-index='0'] [data-move-down]")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-action-index='0']")).to_have_attribute("data-action", "set_fields")
 
     # Tested before saving, the draft is checked as a save would be: the notification has no title yet,
     # refused at that action in the engine's words.

@@ -337,11 +337,15 @@ class RuleDesigner {
     return { type, ...clone(fresh) };
   }
 
-  move(from, to) {
+  move(from, to, focus = null) {
     const [a] = this.draft.actions.splice(from, 1);
     this.draft.actions.splice(to, 0, a);
     this.changed();
     this.drawActions();
+    // Keyboard moves keep the focus on the moved card's button, so ↑ ↑ ↑ walks it up.
+    // At the top or the bottom that button is disabled: the other one takes the focus.
+    const card = focus && this.root.querySelector(`[data-action-index="${to}"]`);
+    if (card) (card.querySelector(`[${focus}]:not([disabled])`) || card.querySelector("[data-move-up]:not([disabled]), [data-move-down]:not([disabled])"))?.focus();
   }
 
   drawActions() {
@@ -367,8 +371,8 @@ class RuleDesigner {
     const head = el("div", { class: "tg-rd-action-head" },
       el("span", { class: "tg-rd-grip", "aria-hidden": "true", text: "⋮⋮" }), el("span", { class: "tg-rd-no", text: `${i + 1}.` }), type,
       el("span", { class: "tg-top-spacer" }),
-      button(s.move_up, "arrow-up", () => this.move(i, i - 1), { disabled: i === 0, "data-move-up": true }),
-      button(s.move_down, "arrow-down", () => this.move(i, i + 1), { disabled: i === n - 1, "data-move-down": true }),
+      button(s.move_up, "arrow-up", () => this.move(i, i - 1, "data-move-up"), { disabled: i === 0, "data-move-up": true }),
+      button(s.move_down, "arrow-down", () => this.move(i, i + 1, "data-move-down"), { disabled: i === n - 1, "data-move-down": true }),
       button(s.remove, "x-mark", () => { this.draft.actions.splice(i, 1); this.changed(); this.drawActions(); }, { "data-remove-action": true }));
     const body = el("div", { class: "tg-rd-action-body" });
     const t = this.types.get(a.type);
