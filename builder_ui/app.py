@@ -21,6 +21,7 @@ from builder_ui.builder import process_simulate as build_simulate
 from builder_ui.builder import processes as build_processes
 from builder_ui.builder import public_forms as build_public_forms
 from builder_ui.builder import roles as build_roles
+from builder_ui.builder import rules as build_rules
 from builder_ui.i18n import gettext
 from builder_ui.pages import approvals, auth, board, dashboards, docs, home, imports, merge, notifications, public, records
 from builder_ui.pages import invite as first_password
@@ -44,8 +45,8 @@ def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     builder = (
-        build_home, build_apps, build_list, build_entities, build_public_forms, build_simulate, build_processes, build_roles,
-        build_people,
+        build_home, build_apps, build_list, build_entities, build_public_forms, build_simulate, build_processes, build_rules,
+        build_roles, build_people,
     )  # fmt: skip
     pages = (docs, auth, first_password, home, *builder, merge, board, dashboards, notifications, approvals, public, imports)
     pages = (*pages, records)

@@ -34,6 +34,12 @@ class DryRunIn(BaseModel):
         return self
 
 
+class DraftDryRunIn(DryRunIn):
+    """A dry run of an unsaved rule: the definition as it would be saved, and the records to judge."""
+
+    rule: dict[str, Any]
+
+
 def _may_write(actor: Access, app: str, doc: Any) -> None:
     """A rule acts with the engine's rights, so its author must manage every entity it writes to:
     its own, and the targets of its create_record actions."""
@@ -88,6 +94,19 @@ async def delete_rule(app: str, key: str, c: Ctx, actor: CurrentActor) -> Respon
     return Response(status_code=204)
 
 
+@router.post("/dry-run")
+async def dry_run_draft(app: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
+    """Dry run of an unsaved rule (the designer's "test before saving"): the definition in the body is
+    checked exactly as a save would check it (422 at its paths), then judged like a stored rule. Nothing
+    is written."""
+    body = parse_model(DraftDryRunIn, await read_json(request))
+    _may_write(actor, app, body.rule)
+    async with c.db.rehearse() as conn:
+        rule, entity = await c.rule_service.draft(conn, app, body.rule)
+        items = await _judge(c, conn, actor, rule, entity, body)
+    return json_response({"items": items})
+
+
 @router.post("/{key}/dry-run")
 async def dry_run(app: str, key: str, request: Request, c: Ctx, actor: CurrentActor) -> Response:
     """Judge the rule on stored records and show, per condition node, matched or not, and what each
@@ -97,24 +116,40 @@ async def dry_run(app: str, key: str, request: Request, c: Ctx, actor: CurrentAc
         row = await c.rule_service.row(conn, app, key)
         require_manage(actor, app, row.entity, "rules")
         rule, entity = await c.rules.compile_row(conn, row)
-        t = entity.table
-        query = scoped(select(t).where(t.c.deleted_at.is_(None)), scope(actor, entity, "read"))
-        if body.record_id is not None:
-            query = query.where(t.c.id == body.record_id)
-        else:
-            query = query.order_by(t.c.updated_at.desc(), t.c.id.desc()).limit(body.last)
-        records = [dict(r._mapping) for r in (await conn.execute(query)).all()]
-        items = await c.rules.dry_run(conn, rule, entity, records, actor)
+        items = await _judge(c, conn, actor, rule, entity, body)
     return json_response({"items": items})
+
+
+async def _judge(c: Any, conn: Any, actor: Access, rule: Any, entity: Any, body: DryRunIn) -> list[dict[str, Any]]:
+    """The dry run on the chosen record, or on the N most recently changed ones the actor may read."""
+    t = entity.table
+    query = scoped(select(t).where(t.c.deleted_at.is_(None)), scope(actor, entity, "read"))
+    if body.record_id is not None:
+        query = query.where(t.c.id == body.record_id)
+    else:
+        query = query.order_by(t.c.updated_at.desc(), t.c.id.desc()).limit(body.last)
+    records = [dict(r._mapping) for r in (await conn.execute(query)).all()]
+    items: list[dict[str, Any]] = await c.rules.dry_run(conn, rule, entity, records, actor)
+    display = entity.definition.display_field
+    for item, record in zip(items, records, strict=True):  # what people call the record, for the result's heading
+        if display and record.get(display) is not None:
+            item["label"] = str(record[display])
+    return items
 
 
 @router.get("/{key}/log")
 async def execution_log(
-    app: str, key: str, c: Ctx, actor: CurrentActor, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    app: str,
+    key: str,
+    c: Ctx,
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
+    """Totals and the latest runs, newest first; `before` (a run id) pages back, `more` says if older runs remain."""
     async with c.db.read() as conn:
         rule = await _readable(c, conn, actor, app, key)
-        return json_response(await rule_log(conn, rule["id"], limit))
+        return json_response(await rule_log(conn, rule["id"], limit, before))
 
 
 async def _readable(c: Any, conn: Any, actor: Access, app: str, key: str) -> dict[str, Any]:

@@ -45,8 +45,9 @@ async def log_runs(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         await conn.execute(insert(rule_runs), rows)
 
 
-async def rule_log(conn: AsyncConnection, rule_id: int, limit: int) -> dict[str, Any]:
-    """Totals (runs, actions done, errors, stops) and the latest runs, newest first."""
+async def rule_log(conn: AsyncConnection, rule_id: int, limit: int, before: int | None = None) -> dict[str, Any]:
+    """Totals (runs, actions done, errors, stops) and the latest runs, newest first; `before` (a run's id)
+    pages back: the runs older than it. `more` says whether older runs remain."""
     r = rule_runs.c
     totals = (
         await conn.execute(
@@ -58,10 +59,14 @@ async def rule_log(conn: AsyncConnection, rule_id: int, limit: int) -> dict[str,
             ).where(r.rule_id == rule_id)
         )
     ).one()
-    rows = (await conn.execute(select(rule_runs).where(r.rule_id == rule_id).order_by(r.id.desc()).limit(limit))).all()
+    query = select(rule_runs).where(r.rule_id == rule_id)
+    if before is not None:
+        query = query.where(r.id < before)
+    rows = (await conn.execute(query.order_by(r.id.desc()).limit(limit + 1))).all()
     return {
+        "more": len(rows) > limit,
         "totals": {"runs": totals[0], "actions_done": int(totals[1]), "errors": int(totals[2]), "stopped": int(totals[3])},
-        "items": [_entry(row) for row in rows],
+        "items": [_entry(row) for row in rows[:limit]],
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.core.errors import Conflict, ErrorCollector, NotFound
 from engine.expr.paths import entities_for
-from engine.rules.compile import check_rule
+from engine.rules.compile import CompiledRule, check_rule, compile_rule
 from engine.rules.definition import RuleDefinition, parse_rule
 from engine.rules.engine import RuleEngine
 from engine.rules.tables import rules
@@ -41,6 +41,17 @@ class RuleService:
         errors.raise_if_any("The rule has errors")
         assert rule is not None and entity is not None
         return rule, entity
+
+    async def draft(self, conn: AsyncConnection, app: str, doc: Any) -> tuple[CompiledRule, CompiledEntity]:
+        """An unsaved rule checked exactly as a save would check it (422 at its paths), compiled for a dry
+        run. A draft of a stored rule (same key) keeps that rule's id and its masked secrets; nothing is written."""
+        key = doc.get("key") if isinstance(doc, dict) else None
+        old = None
+        if isinstance(key, str):
+            old = (await conn.execute(select(rules).where(rules.c.app == app, rules.c.key == key))).first()
+        rule, entity = await self.check(conn, app, doc, old)
+        entities = await entities_for(self.engine.services.store, conn, entity)
+        return compile_rule(old.id if old else 0, old.version if old else 0, app, rule, entity, entities), entity
 
     async def list(self, conn: AsyncConnection, app: str, entity: str | None = None) -> list[dict[str, Any]]:
         query = select(rules).where(rules.c.app == app).order_by(rules.c.entity, rules.c.position, rules.c.id)

@@ -174,6 +174,39 @@ async def test_dry_run_explains_each_condition_node_and_writes_nothing(world: Ru
     assert (await world.http.post(f"{RULES}/tag_vips/dry-run", json={"last": 1000})).status_code == 422
 
 
+async def test_dry_run_of_an_unsaved_draft_is_checked_as_a_save_and_writes_nothing(world: RulesWorld) -> None:
+    """The designer tests edits before saving: the draft in the body, checked like a save, nothing stored."""
+    rich = await world.create("lead", name="Rich", budget=2000000, industry="finance")
+    r = await world.http.post(f"{RULES}/dry-run", json={"rule": VIP, "record_id": rich["id"]})
+    assert r.status_code == 200, r.text
+    [item] = r.json()["items"]
+    assert item["matched"] is True and item["condition"]["actual"] == 2000000 and item["label"] == "Rich"
+    assert item["actions"] == [{"type": "add_tag", "tags": ["vip"]}]
+    assert (await world.http.get(RULES)).json()["items"] == []  # no rule stored
+    assert (await world.get("lead", rich["id"]))["tags"] in ([], None)  # rolled back
+    bad = {**VIP, "actions": [{"type": "add_tag", "field": "name", "tag": "x"}]}
+    assert paths(await world.http.post(f"{RULES}/dry-run", json={"rule": bad, "last": 5})) == {"/actions/0/field": "type"}
+    assert (await world.http.post(f"{RULES}/dry-run", json={"rule": VIP})).status_code == 422  # no record chosen
+    # A draft of a stored rule: judged as edited, the stored one untouched.
+    await world.rule(VIP)
+    edited = {**VIP, "condition": {"field": "budget", "op": "gt", "value": 5000000}}
+    r = await world.http.post(f"{RULES}/dry-run", json={"rule": edited, "last": 1})
+    assert r.json()["items"][0]["matched"] is False
+    assert (await world.http.get(f"{RULES}/tag_vips")).json()["condition"] == VIP["condition"]
+
+
+async def test_the_log_pages_back_from_the_newest_run(world: RulesWorld) -> None:
+    await world.rule(VIP)
+    for i in range(3):
+        await world.create("lead", name=f"Rich {i}", budget=2000000)
+    await world.drain()
+    first = (await world.http.get(f"{RULES}/tag_vips/log", params={"limit": 2})).json()
+    assert first["totals"]["runs"] == 3 and len(first["items"]) == 2 and first["more"] is True
+    rest = (await world.http.get(f"{RULES}/tag_vips/log", params={"limit": 2, "before": first["items"][-1]["id"]})).json()
+    assert len(rest["items"]) == 1 and rest["more"] is False
+    assert rest["items"][0]["id"] < first["items"][-1]["id"]
+
+
 async def test_only_builders_of_the_entity_see_or_change_rules(world: RulesWorld) -> None:
     await world.rule(VIP)
     async with world.ctx.db.write() as conn:

@@ -29,6 +29,8 @@ const controllers = [
   ["#tg-process", () => import("./builder-process.js")],
   ["#tg-new-entity", () => import("./builder-entity-new.js")],
   ["#tg-simulate", () => import("./builder-process-simulate.js")],
+  ["#tg-rules", () => import("./builder-rules.js")],
+  ["#tg-rule", () => import("./builder-rule.js")],
 ];
 
 function start(root) {

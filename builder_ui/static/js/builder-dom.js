@@ -55,3 +55,20 @@ export function proposeKeys(keyInput, labelInputs, fallback, taken, active = () 
   labelInputs.forEach((i) => i.addEventListener("input", propose));
   return () => { proposed = ""; ticket += 1; };
 }
+
+// "Are you sure?" as a modal dialog: resolves true for `yes`, false for `no` or Escape. Starts on `no`.
+export function ask(root, message, yes, no, { dialogClass = "tg-dialog", footClass = "tg-dialog-foot" } = {}) {
+  return new Promise((resolve) => {
+    const ok = el("button", { type: "button", class: "btn btn-danger", "data-confirm": "yes", text: yes });
+    const cancel = el("button", { type: "button", class: "btn", text: no });
+    const dialog = el("dialog", { class: dialogClass, role: "alertdialog" },
+      el("div", { class: "tg-dialog-body" }, el("p", { text: message })), el("div", { class: footClass }, cancel, ok));
+    const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+    ok.addEventListener("click", () => close(true));
+    cancel.addEventListener("click", () => close(false));
+    dialog.addEventListener("cancel", () => close(false));
+    root.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
+}

@@ -4,23 +4,14 @@
 // panel is built from each field type's config JSON Schema, with richer widgets for labels, options,
 // relation targets, formulas and form rules (the list's condition builder).
 import { api, toast } from "./api.js";
+import { ask } from "./builder-dom.js";
 import { FilterBuilder } from "./list-tools.js";
+import { el, schemaControls } from "./schema-form.js";
 import Sortable from "/static/vendor/sortable/sortable.esm.js";
 
 const RICH = new Set(["key", "type", "label", "help_text", "options", "target", "expression", "default"]);
 const RULES = ["visible_when", "required_when", "read_only_when"];
 const LIMIT = 100;  // undo steps kept
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "text") node.textContent = v;
-    else if (k === "on") for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
-    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return node;
-}
 
 function fmt(text, values) {
   return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
@@ -593,65 +584,15 @@ class Designer {
     this.keyTimer = setTimeout(() => this.proposeKey(f.key), 250);
   }
 
-  resolve(schema, root) {
-    let s = schema;
-    if (s.$ref) s = root.$defs[s.$ref.split("/").pop()];
-    if (s.anyOf) {
-      const inner = s.anyOf.filter((x) => x.type !== "null");
-      if (inner.length === 1) s = { ...this.resolve(inner[0], root), default: s.default, description: s.description };
-    }
-    return s;
-  }
-
   schemaProps(f, schema) {
-    // The generic part of the panel: every config property the field type's JSON Schema declares.
-    const out = [];
-    const toggles = [];
-    for (const [name, raw] of Object.entries(schema.properties || {})) {
-      if (RICH.has(name)) continue;
-      const s = this.resolve(raw, schema);
-      const word = this.s[`prop_${name}`] || s.title || name;
-      const id = `p-${name}`;
-      const current = f[name] ?? s.default;
-      const set = (v, merge = false) => this.commit(() => {
+    // The generic part of the panel: every config property the field type's JSON Schema declares (schema-form.js).
+    return schemaControls(schema, f, RICH, {
+      words: this.s, id: (name) => `p-${name}`,
+      set: (name, v, merge, s) => this.commit(() => {
         if (v === undefined || v === null || v === "" || same(v, s.default)) delete f[name]; else f[name] = v;
-      }, { mergeKey: merge ? id : null, props: false });
-      if (s.const !== undefined) continue;
-      if (s.type === "boolean") {
-        toggles.push(this.check(id, word, current, (v) => set(v)));
-      } else if (s.enum) {
-        const pick = el("select", { class: "form-select form-select-sm", id, "data-prop": name },
-          ...(raw.anyOf ? [el("option", { value: "", text: this.s.none })] : []),
-          ...s.enum.map((v) => el("option", { value: v, selected: v === current, text: this.s[`enum_${v}`] || v })));
-        pick.addEventListener("change", () => set(pick.value || null));
-        out.push(this.row(word, pick, { help: s.description }));
-      } else if (s.type === "integer" || s.type === "number") {
-        const attrs = { type: "number", "data-prop": name, min: s.minimum ?? s.exclusiveMinimum, max: s.maximum, step: s.type === "integer" ? 1 : "any" };
-        out.push(this.row(word, this.input(id, current, (v) => set(v === "" ? null : Number(v), true), attrs), { help: s.description }));
-      } else if (s.type === "string" || (!s.type && !s.items)) {
-        const type = { date: "date", "date-time": "datetime-local" }[s.format] || "text";
-        out.push(this.row(word, this.input(id, current, (v) => set(v || null, true), { type, "data-prop": name, maxlength: s.maxLength }), { help: s.description }));
-      } else if (s.type === "array") {
-        const item = this.resolve(s.items || {}, schema);
-        if (item.enum) {
-          const chosen = new Set(current || []);
-          const box = el("div", { class: "tg-dz-chips", id, "data-prop": name });
-          for (const v of item.enum) {
-            const c = el("input", { type: "checkbox", class: "form-check-input", value: v, checked: chosen.has(v) });
-            c.addEventListener("change", () => { if (c.checked) chosen.add(v); else chosen.delete(v); set([...chosen]); });
-            box.append(el("label", { class: "tg-chip-input" }, c, this.s[`enum_${v}`] || v));
-          }
-          out.push(this.row(word, box, { help: s.description }));
-        } else if (item.type === "string" || item.anyOf) {
-          const area = el("textarea", { class: "form-control form-control-sm", id, rows: 3, "data-prop": name });
-          area.value = (current || []).join("\n");
-          area.addEventListener("input", () => set(area.value.split("\n").map((x) => x.trim()).filter(Boolean), true));
-          out.push(this.row(word, area, { help: s.description || this.s.one_value_per_line }));
-        }
-      }
-    }
-    if (toggles.length) out.unshift(el("div", { class: "tg-dz-toggles" }, ...toggles));
-    return out;
+      }, { mergeKey: merge ? `p-${name}` : null, props: false }),
+      row: (...a) => this.row(...a), input: (...a) => this.input(...a), check: (...a) => this.check(...a),
+    });
   }
 
   defaultInput(f) {
@@ -1024,20 +965,7 @@ class Designer {
 
   // -- a question with a real dialog (undo stays available after) ---------------------------------------
   ask(message) {
-    return new Promise((resolve) => {
-      const yes = el("button", { type: "button", class: "btn btn-danger", "data-confirm": "yes", text: this.s.remove });
-      const no = el("button", { type: "button", class: "btn", text: this.s.no });
-      const dialog = el("dialog", { class: "tg-dialog tg-dz-ask", role: "alertdialog" },
-        el("div", { class: "tg-dialog-body" }, el("p", { text: message })),
-        el("div", { class: "tg-dz-ask-actions" }, no, yes));
-      const close = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
-      yes.addEventListener("click", () => close(true));
-      no.addEventListener("click", () => close(false));
-      dialog.addEventListener("cancel", () => close(false));
-      this.root.append(dialog);
-      dialog.showModal();
-      no.focus();
-    });
+    return ask(this.root, message, this.s.remove, this.s.no, { dialogClass: "tg-dialog tg-dz-ask", footClass: "tg-dz-ask-actions" });
   }
 
   // -- wiring ------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import { api, toast } from "./api.js";
 import { startPicker } from "./picker.js";
 
-const NO_VALUE = new Set(["is_empty", "is_not_empty", "is_today", ...["this", "last", "next"].flatMap((w) =>
+const NO_VALUE = new Set(["is_empty", "is_not_empty", "is_today", "changed", "anniversary_today", ...["this", "last", "next"].flatMap((w) =>
   ["week", "month", "quarter", "year"].map((u) => `${w}_${u}`))]);
 const SPANS = new Set(["within_last", "within_next", "older_than"]);
 const LISTS = new Set(["in", "not_in", "has_any", "has_all"]);
