@@ -26,6 +26,9 @@ const controllers = [
   ["#tg-app-settings", () => import("./builder-app-settings.js")],
   ["#tg-designer", () => import("./builder-form.js")],
   ["#tg-new-entity", () => import("./builder-entity-new.js")],
+  ["#tg-build-charts", () => import("./builder-charts.js")],
+  ["#tg-chart-designer", () => import("./builder-chart.js")],
+  ["#tg-dashboard-designer", () => import("./builder-dashboard.js")],
 ];
 
 function start(root) {
