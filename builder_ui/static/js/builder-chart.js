@@ -55,11 +55,12 @@ class ChartDesigner {
     this.isNew = !this.data.chart;
     const first = Object.keys(this.data.entities)[0];
     this.doc = this.data.chart ? structuredClone(this.data.chart)
-      : { key: "", label: {}, type: "column", source: first, dimensions: [], measures: [] };
+      : { key: "", type: "column", source: first, dimensions: [], measures: [] };
     this.version = this.data.version;
     this.optionsByType = { [this.doc.type]: this.doc.options };  // switching back and forth keeps each type's options
     this.timer = null;
     this.ticket = 0;
+    this.named = new WeakSet();  // measures whose label the designer made (it follows their aggregate)
   }
 
   // -- where a field lives ------------------------------------------------------------------------
@@ -103,10 +104,22 @@ class ChartDesigner {
   addMeasure(ref) {
     const measures = this.doc.measures || (this.doc.measures = []);
     const taken = new Set([...measures.map((m) => m.key), ...(this.doc.dimensions || []).map((d) => d.key || d.field.replace(".", "_"))]);
-    if (!ref) { measures.push({ key: unique("count", taken), agg: "count" }); this.changed(); return; }
+    if (!ref) {
+      measures.push({ key: unique("count", taken), label: { [this.data.locale]: this.s.rows }, agg: "count" });
+      this.changed();
+      return;
+    }
     const agg = aggregatesFor(this.resolve(ref).type)[0];
-    measures.push({ key: unique(`${ref.replace(".", "_")}_${agg}`, taken), agg, field: ref });
+    const measure = { key: unique(`${ref.replace(".", "_")}_${agg}`, taken), agg, field: ref };
+    measure.label = { [this.data.locale]: this.autoLabel(measure) };
+    this.named.add(measure);
+    measures.push(measure);
     this.changed();
+  }
+
+  autoLabel(m) {
+    // A new measure is called after its field and aggregate ("金额 · 求和") until it is renamed in the data.
+    return `${this.resolve(m.field).label} · ${this.data.aggregates[m.agg]}`;
   }
 
   setType(key) {
@@ -263,7 +276,11 @@ class ChartDesigner {
         if (!choices.includes(m.agg)) choices.push(m.agg);
         const s = pick(choices.map((a) => [a, this.data.aggregates[a]]), m.agg, this.s.aggregate, { "data-agg": "" });
         s.disabled = !m.field;
-        s.addEventListener("change", () => { m.agg = s.value; this.changed(false); });
+        s.addEventListener("change", () => {
+          m.agg = s.value;
+          if (this.named.has(m)) m.label = { [this.data.locale]: this.autoLabel(m) };
+          this.changed();
+        });
         controls.push(s);
       } else {
         title = title || m.key;
@@ -453,7 +470,7 @@ class ChartDesigner {
     labels.forEach((input) => input.addEventListener("input", () => {
       const label = { ...(this.doc.label || {}) };
       if (input.value.trim()) label[input.dataset.label] = input.value.trim(); else delete label[input.dataset.label];
-      this.doc.label = label;
+      if (Object.keys(label).length) this.doc.label = label; else delete this.doc.label;
       setTimeout(syncKey, 400);  // the proposed key arrives after the label
     }));
     const limit = root.querySelector("[data-limit]");

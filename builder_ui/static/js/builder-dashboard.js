@@ -28,7 +28,10 @@ export async function drawTile(app, box, answer, locale) {
   });
   box.replaceChildren(document.createRange().createContextualFragment(await res.text()));
   const canvas = box.querySelector("[data-echart]");
-  if (canvas) await (await import("./charts.js")).start(canvas);
+  if (!canvas) return;
+  canvas.dataset.started = "1";  // started here, not by app.js
+  await (await import("./charts.js")).start(canvas);
+  canvas.dataset.ready = "1";
 }
 
 class DashboardDesigner {
@@ -37,7 +40,7 @@ class DashboardDesigner {
     this.data = JSON.parse(root.querySelector("#tg-dashboard-data").textContent);
     this.s = this.data.strings;
     this.isNew = !this.data.dashboard;
-    this.doc = this.data.dashboard ? structuredClone(this.data.dashboard) : { key: "", label: {}, tiles: [] };
+    this.doc = this.data.dashboard ? structuredClone(this.data.dashboard) : { key: "", tiles: [] };
     this.version = this.data.version;
     this.charts = new Map(this.data.charts.map((c) => [c.key, c]));
     this.bodies = new WeakMap();  // tile -> its drawn body, kept while tiles move
@@ -213,7 +216,7 @@ class DashboardDesigner {
     labels.forEach((input) => input.addEventListener("input", () => {
       const label = { ...(this.doc.label || {}) };
       if (input.value.trim()) label[input.dataset.label] = input.value.trim(); else delete label[input.dataset.label];
-      this.doc.label = label;
+      if (Object.keys(label).length) this.doc.label = label; else delete this.doc.label;
       setTimeout(syncKey, 400);  // the proposed key arrives after the label
     }));
     root.querySelectorAll("[data-filter]").forEach((s) => s.addEventListener("change", () => this.filtersChanged(s)));
