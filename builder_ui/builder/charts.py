@@ -6,9 +6,12 @@ in the builder's own scope) and saves it through the charts API. The preview is 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from starlette.responses import Response
 
 from builder_ui.builder.access import CurrentBuilder, app_nav
@@ -83,6 +86,12 @@ def _types(_: Any) -> list[dict[str, Any]]:
     return out
 
 
+def island_json(data: dict[str, Any]) -> Markup:
+    """The designer's data for its JSON block, keys in their stored order (Jinja's tojson sorts them, and a
+    definition saved back must keep its order to stay byte for byte the same)."""
+    return htmlsafe_json_dumps(data, dumps=json.dumps)
+
+
 def stored(row_json: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The definition as it was saved (what a PUT sends back) and its version."""
     return {k: v for k, v in row_json.items() if k not in STORED}, row_json["version"]
@@ -129,7 +138,7 @@ async def _designer(request: Request, app: str, key: str | None, c: Ctx, viewer:
     }  # fmt: skip
     title = text_in((chart or {}).get("label"), viewer.locale, key or "") or _("New chart")
     return page(request, "builder/chart.html", viewer=viewer, build_section="charts", build_app=nav, app_key=app,
-                data=data, title=title, is_new=key is None)  # fmt: skip
+                data=data, data_json=island_json(data), title=title, is_new=key is None)  # fmt: skip
 
 
 @router.get("/build/apps/{app}/charts/new")

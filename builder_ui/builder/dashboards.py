@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from builder_ui.builder.access import CurrentBuilder, app_nav
-from builder_ui.builder.charts import TYPE_WORDS, stored
+from builder_ui.builder.charts import TYPE_WORDS, island_json, stored
 from builder_ui.i18n import text_in
 from builder_ui.pages.dashboards import PRESET_LABELS, PRESETS, _choices
 from builder_ui.render import page
@@ -59,7 +59,7 @@ async def _designer(request: Request, app: str, key: str | None, c: Ctx, viewer:
     title = text_in((dashboard or {}).get("label"), viewer.locale, key or "") or _("New dashboard")
     return page(
         request, "builder/dashboard.html", viewer=viewer, build_section="charts", build_app=nav, app_key=app, data=data,
-        title=title, is_new=key is None, presets=[(p, PRESET_LABELS.get(p, p)) for p in PRESETS], teams=teams,
+        data_json=island_json(data), title=title, is_new=key is None, presets=[(p, PRESET_LABELS.get(p, p)) for p in PRESETS], teams=teams,
         owners=owners, filters=(dashboard or {}).get("filters") or {},
     )  # fmt: skip
 
