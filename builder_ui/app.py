@@ -43,8 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the UI on an engine app: static files, page routers, sign-in redirects, security headers."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    builder = (build_home, build_apps, build_list, build_entities, build_public_forms, build_roles, build_people, build_charts,
-               build_dashboards)
+    builder = (build_home, build_apps, build_list, build_entities, build_public_forms, build_roles, build_people)
+    builder = (*builder, build_charts, build_dashboards)
     pages = (docs, auth, first_password, home, *builder, merge, board, dashboards, notifications, approvals, public, imports)
     pages = (*pages, records)
     for router in [p.router for p in pages]:  # records last: its /{rid} routes would catch the others

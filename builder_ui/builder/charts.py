@@ -39,7 +39,9 @@ AGG_WORDS = {
     "count": "Count", "count_distinct": "Count distinct", "sum": "Sum", "avg": "Average", "min": "Minimum",
     "max": "Maximum", "median": "Median",
 }  # fmt: skip
-BUCKET_WORDS = {"hour": "By hour", "day": "By day", "week": "By week", "month": "By month", "quarter": "By quarter", "year": "By year"}
+BUCKET_WORDS = {
+    "hour": "By hour", "day": "By day", "week": "By week", "month": "By month", "quarter": "By quarter", "year": "By year",
+}  # fmt: skip
 
 
 def _strings(_: Any) -> dict[str, str]:
@@ -102,7 +104,8 @@ async def charts_page(request: Request, app: str, c: Ctx, viewer: CurrentBuilder
     async with c.db.read() as conn:
         nav, entities = await app_nav(c, conn, viewer, app)
         labels = {e.key: text_in(e.label, viewer.locale, e.key) for e in entities}
-        rows = [r for r in await ChartService(c.reports, c.clock).list(conn, app) if may_manage(viewer.access, app, r.definition["source"])]
+        rows = await ChartService(c.reports, c.clock).list(conn, app)
+        rows = [r for r in rows if may_manage(viewer.access, app, r.definition["source"])]
         boards = await DashboardService(c.clock).list(conn, app)
     sources = {r.key: r.definition["source"] for r in rows}
     charts = [

@@ -59,8 +59,8 @@ async def _designer(request: Request, app: str, key: str | None, c: Ctx, viewer:
     title = text_in((dashboard or {}).get("label"), viewer.locale, key or "") or _("New dashboard")
     return page(
         request, "builder/dashboard.html", viewer=viewer, build_section="charts", build_app=nav, app_key=app, data=data,
-        data_json=island_json(data), title=title, is_new=key is None, presets=[(p, PRESET_LABELS.get(p, p)) for p in PRESETS], teams=teams,
-        owners=owners, filters=(dashboard or {}).get("filters") or {},
+        data_json=island_json(data), title=title, is_new=key is None, presets=[(p, PRESET_LABELS.get(p, p)) for p in PRESETS],
+        teams=teams, owners=owners, filters=(dashboard or {}).get("filters") or {},
     )  # fmt: skip
 
 

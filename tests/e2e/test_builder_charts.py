@@ -74,7 +74,7 @@ def test_a_builder_clicks_a_chart_and_a_dashboard_together_d1(browser, base_url)
     filtered = _preview(page)
     assert json.loads(filtered)["data"]["categories"] != json.loads(first)["data"]["categories"]
 
-    page.fill("[data-label='zh-CN']", "商机金额（按阶段）")
+    page.fill("[data-label='zh-CN']", "商机金额按阶段")
     page.fill("[data-label=en]", "Amount by stage")
     page.fill("[data-key]", CHART)
     page.click("[data-save]")

@@ -6,8 +6,8 @@
 // The definition is kept whole: what the designer has no control for (ratios, formulas, filtered measures) is
 // saved back as it came, so opening and saving a chart changes nothing.
 import { api, toast } from "./api.js";
-import { el, fill, proposeKeys, showErrors } from "./builder-dom.js";
-import { drawTile } from "./builder-dashboard.js";
+import { el, fill, showErrors } from "./builder-dom.js";
+import { bindName, drawTile, iconOf } from "./chart-tile.js";
 import { FilterBuilder } from "./list-tools.js";
 
 const NUMERIC = new Set(["integer", "decimal", "currency", "percent"]);
@@ -20,15 +20,6 @@ function aggregatesFor(type) {
   return ["count", "count_distinct"];
 }
 
-function iconOf(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", "tg-icon tg-icon-sm");
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `/static/vendor/icons/sprite.svg#${name}`);
-  svg.append(use);
-  return svg;
-}
 
 function pick(options, value, label, attrs = {}) {
   const s = el("select", { class: "form-select form-select-sm", "aria-label": label, ...attrs });
@@ -460,19 +451,7 @@ class ChartDesigner {
   // -- wiring ---------------------------------------------------------------------------------------
   start() {
     const root = this.root;
-    const key = root.querySelector("[data-key]");
-    const labels = [...root.querySelectorAll("[data-label]")];
-    key.value = this.doc.key;
-    labels.forEach((input) => { input.value = (this.doc.label || {})[input.dataset.label] || ""; });
-    if (this.isNew) proposeKeys(key, labels, "chart", () => this.data.taken);
-    const syncKey = () => { this.doc.key = key.value.trim(); };
-    key.addEventListener("input", syncKey);
-    labels.forEach((input) => input.addEventListener("input", () => {
-      const label = { ...(this.doc.label || {}) };
-      if (input.value.trim()) label[input.dataset.label] = input.value.trim(); else delete label[input.dataset.label];
-      if (Object.keys(label).length) this.doc.label = label; else delete this.doc.label;
-      setTimeout(syncKey, 400);  // the proposed key arrives after the label
-    }));
+    bindName(root, this.doc, this.isNew, "chart", () => this.data.taken);
     const limit = root.querySelector("[data-limit]");
     limit.value = this.doc.limit ?? "";
     limit.addEventListener("change", () => { if (limit.value) this.doc.limit = Number(limit.value); else delete this.doc.limit; this.changed(false); });

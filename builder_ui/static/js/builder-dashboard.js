@@ -4,35 +4,13 @@
 // POST /api/v1/apps/{app}/charts/{key}/data with those filters and is drawn by the dashboard's own tile
 // (POST /build/apps/{app}/charts/tile + charts.js). Saved through the dashboards API; a layout nobody touched is
 // saved as it came (x and y are only recomputed after a move or a resize).
-import { api, csrfToken, toast } from "./api.js";
-import { el, fill, proposeKeys, showErrors } from "./builder-dom.js";
+import { api, toast } from "./api.js";
+import { el, fill, showErrors } from "./builder-dom.js";
+import { bindName, drawTile, iconOf } from "./chart-tile.js";
 
 const COLUMNS = 24;
 
-function iconOf(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", "tg-icon tg-icon-sm");
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `/static/vendor/icons/sprite.svg#${name}`);
-  svg.append(use);
-  return svg;
-}
 
-export async function drawTile(app, box, answer, locale) {
-  // An API answer (a chart's result, or its problem) drawn as the end user's dashboard draws the tile.
-  const body = answer.ok ? { result: answer.data } : { error: answer.data || { title: String(answer.status) } };
-  const res = await fetch(`/build/apps/${app}/charts/tile`, {
-    method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-    headers: { "Content-Type": "application/json", "Accept-Language": locale, "X-CSRF-Token": csrfToken() },
-  });
-  box.replaceChildren(document.createRange().createContextualFragment(await res.text()));
-  const canvas = box.querySelector("[data-echart]");
-  if (!canvas) return;
-  canvas.dataset.started = "1";  // started here, not by app.js
-  await (await import("./charts.js")).start(canvas);
-  canvas.dataset.ready = "1";
-}
 
 class DashboardDesigner {
   constructor(root) {
@@ -206,19 +184,7 @@ class DashboardDesigner {
       sessionStorage.removeItem(this.draftKey);
       history.replaceState(null, "", location.pathname);
     }
-    const key = root.querySelector("[data-key]");
-    const labels = [...root.querySelectorAll("[data-label]")];
-    key.value = this.doc.key;
-    labels.forEach((input) => { input.value = (this.doc.label || {})[input.dataset.label] || ""; });
-    if (this.isNew) proposeKeys(key, labels, "dashboard", () => this.data.taken);
-    const syncKey = () => { this.doc.key = key.value.trim(); };
-    key.addEventListener("input", syncKey);
-    labels.forEach((input) => input.addEventListener("input", () => {
-      const label = { ...(this.doc.label || {}) };
-      if (input.value.trim()) label[input.dataset.label] = input.value.trim(); else delete label[input.dataset.label];
-      if (Object.keys(label).length) this.doc.label = label; else delete this.doc.label;
-      setTimeout(syncKey, 400);  // the proposed key arrives after the label
-    }));
+    const syncKey = bindName(root, this.doc, this.isNew, "dashboard", () => this.data.taken);
     root.querySelectorAll("[data-filter]").forEach((s) => s.addEventListener("change", () => this.filtersChanged(s)));
     root.querySelector("[data-add-tile]").addEventListener("click", () => {
       const choice = root.querySelector("[data-chart-choice]").value;
