@@ -30,7 +30,7 @@ from engine.reports.service import ChartService, DashboardService, definition_js
 router = APIRouter(include_in_schema=False)
 STORED = ("id", "app", "version", "updated_at")  # what the API adds to a stored definition
 TYPE_WORDS = {  # chart type -> (English name, icon); the catalog translates the names
-    "bar": ("Bar", "bars-3-bottom-left"), "column": ("Column", "chart-bar"), "line": ("Line", "presentation-chart-line"),
+    "bar": ("Bar", "bars-3-bottom-left"), "column": ("Column chart", "chart-bar"), "line": ("Line", "presentation-chart-line"),
     "area": ("Area", "arrow-trending-up"), "pie": ("Pie", "chart-pie"), "donut": ("Donut", "viewfinder-circle"),
     "funnel": ("Funnel", "funnel"), "map": ("Map", "map"), "kpi": ("KPI", "hashtag"), "table": ("Table", "table-cells"),
     "pivot": ("Pivot table", "squares-2x2"), "leaderboard": ("Leaderboard", "trophy"),

@@ -203,7 +203,7 @@ class ChartDesigner {
           "aria-label": `${this.s.add_measure}: ${f.label}` }, el("span", { text: "+", "aria-hidden": "true" }), el("span", { class: "tg-cd-word", text: this.s.measure_short }));
         return el("li", { class: "tg-cd-field", "data-ref": ref, "data-type": f.type },
           el("span", { class: "tg-cd-grip", "aria-hidden": "true", text: "⋮⋮" }),
-          el("span", { class: "tg-cd-fname", text: f.label }), el("span", { class: "tg-cd-add" }, dim, measure));
+          el("span", { class: "tg-cd-fname", text: f.label, title: f.label }), el("span", { class: "tg-cd-add" }, dim, measure));
       });
       const title = alias === "source" ? def.label : fill(this.s.joined, { label: def.label });
       groups.push(el("section", { class: "tg-cd-group" }, el("h3", { text: title }), el("ul", { "data-field-list": alias }, ...items)));
