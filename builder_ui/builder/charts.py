@@ -58,6 +58,7 @@ def _strings(_: Any) -> dict[str, str]:
         "yes": "Yes", "no": "No", "all": "All of these", "any": "Any of these", "add": "Add condition",
         "group": "Add group", "field": "Field", "op": "Operator", "value": "Value", "me": "Me",
         "match": "Only records where", "move_up": "Move up", "move_down": "Move down", "dimension_short": "Dimension",
+        "measure_label": "Name of the measure",
         "measure_short": "Measure", "bucket": "Time bucket", "aggregate": "Aggregate", "first_measure": "The first measure",
         "option_stacked": "Stacked", "option_cumulative": "Cumulative (each stage counts the ones after it)",
         "option_exclude": "Stages left out (keys, comma separated)", "option_measure": "Measure shown",

@@ -5,9 +5,9 @@
 // the dashboard's tile (POST /build/apps/{app}/charts/tile + charts.js); its problems land at their controls.
 // The definition is kept whole: what the designer has no control for (ratios, formulas, filtered measures) is
 // saved back as it came, so opening and saving a chart changes nothing.
-import { api, toast } from "./api.js";
+import { api } from "./api.js";
 import { el, fill, showErrors } from "./builder-dom.js";
-import { bindName, drawTile, iconOf } from "./chart-tile.js";
+import { bindName, drawTile, iconOf, saveDefinition } from "./chart-tile.js";
 import { FilterBuilder } from "./list-tools.js";
 
 const NUMERIC = new Set(["integer", "decimal", "currency", "percent"]);
@@ -221,7 +221,7 @@ class ChartDesigner {
     }));
   }
 
-  chip(kind, i, title, controls) {
+  chip(kind, i, title, controls, name = el("span", { class: "tg-cd-chip-name", text: title })) {
     const list = this.doc[kind];
     const up = el("button", { type: "button", class: "btn btn-sm btn-ghost", "aria-label": `${this.s.move_up}: ${title}` }, iconOf("arrow-up"));
     const down = el("button", { type: "button", class: "btn btn-sm btn-ghost", "aria-label": `${this.s.move_down}: ${title}` }, iconOf("arrow-down"));
@@ -233,7 +233,7 @@ class ChartDesigner {
     up.disabled = i === 0;
     down.disabled = i === list.length - 1;
     return el("li", { class: "tg-cd-chip", [`data-${kind === "dimensions" ? "dimension" : "measure"}`]: String(i) },
-      el("span", { class: "tg-cd-chip-name", text: title }), ...controls, el("span", { class: "tg-cd-chip-tools" }, up, down, remove),
+      name, ...controls, el("span", { class: "tg-cd-chip-tools" }, up, down, remove),
       el("div", { class: "tg-error", "data-error-for": `/chart/${kind}/${i}` }));
   }
 
@@ -277,7 +277,16 @@ class ChartDesigner {
         title = title || m.key;
         controls.push(el("span", { class: "tg-cd-kept", text: this.s.kept }));
       }
-      return this.chip("measures", i, title, controls);
+      const name = el("input", { class: "form-control form-control-sm tg-cd-chip-name", value: title, "data-measure-label": "",
+        "aria-label": `${this.s.measure_label}: ${title}` });
+      name.addEventListener("change", () => {  // the name in the viewer's language; the other language's is kept
+        const label = { ...(typeof m.label === "object" && m.label ? m.label : {}) };
+        if (name.value.trim()) label[this.data.locale] = name.value.trim(); else delete label[this.data.locale];
+        if (Object.keys(label).length) m.label = label; else delete m.label;
+        this.named.delete(m);
+        this.changed();
+      });
+      return this.chip("measures", i, title, controls, name);
     }));
     if (!measures.length) list.append(el("li", { class: "tg-cd-empty", text: this.s.empty_measures }));
   }
@@ -422,30 +431,8 @@ class ChartDesigner {
   }
 
   async save() {
-    const status = this.root.querySelector("[data-status]");
-    const banner = this.root.querySelector("[data-banner]");
-    banner.hidden = true;
-    const base = `/api/v1/meta/apps/${this.data.app}/charts`;
-    const r = this.isNew ? await api("POST", base, this.doc)
-      : await api("PUT", `${base}/${this.doc.key}`, this.doc, { "If-Match": `"${this.version}"` });
-    if (!r.ok) {
-      const errors = (r.data?.errors || []).map((e) => ({ ...e, path: `/chart${e.path}` }));
-      const loose = showErrors(this.root, { ...r, data: { ...r.data, errors } });
-      banner.textContent = r.status === 409 ? this.s.conflict : [this.s.fix, ...loose].join(" ");
-      banner.hidden = false;
-      status.textContent = "";
-      return;
-    }
-    this.version = r.data.version;
-    status.textContent = this.s.saved;
-    toast(this.s.saved);
-    if (this.data.back) { window.location.assign(`${this.data.back}?add=${encodeURIComponent(this.doc.key)}`); return; }
-    if (this.isNew) {
-      this.isNew = false;
-      this.root.querySelector("[data-key]").readOnly = true;
-      history.replaceState(null, "", `/build/apps/${this.data.app}/charts/${this.doc.key}`);
-    }
-    this.root.dataset.saved = String(this.version);
+    if (!(await saveDefinition(this, "charts", "/chart"))) return;
+    if (this.data.back) window.location.assign(`${this.data.back}?add=${encodeURIComponent(this.doc.key)}`);
   }
 
   // -- wiring ---------------------------------------------------------------------------------------

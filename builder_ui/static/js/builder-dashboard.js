@@ -4,9 +4,9 @@
 // POST /api/v1/apps/{app}/charts/{key}/data with those filters and is drawn by the dashboard's own tile
 // (POST /build/apps/{app}/charts/tile + charts.js). Saved through the dashboards API; a layout nobody touched is
 // saved as it came (x and y are only recomputed after a move or a resize).
-import { api, toast } from "./api.js";
-import { el, fill, showErrors } from "./builder-dom.js";
-import { bindName, drawTile, iconOf } from "./chart-tile.js";
+import { api } from "./api.js";
+import { el, fill } from "./builder-dom.js";
+import { bindName, drawTile, iconOf, saveDefinition } from "./chart-tile.js";
 
 const COLUMNS = 24;
 
@@ -145,33 +145,11 @@ class DashboardDesigner {
   }
 
   async save() {
-    const banner = this.root.querySelector("[data-banner]");
-    const status = this.root.querySelector("[data-status]");
-    banner.hidden = true;
-    const base = `/api/v1/meta/apps/${this.data.app}/dashboards`;
-    const r = this.isNew ? await api("POST", base, this.doc)
-      : await api("PUT", `${base}/${this.doc.key}`, this.doc, { "If-Match": `"${this.version}"` });
-    if (!r.ok) {
-      const loose = showErrors(this.root, r);
-      banner.textContent = r.status === 409 ? this.s.conflict : [this.s.fix, ...loose].join(" ");
-      banner.hidden = false;
-      status.textContent = "";
-      return;
-    }
-    showErrors(this.root, { data: { errors: [] } });
-    this.version = r.data.version;
+    if (!(await saveDefinition(this, "dashboards"))) return;
     sessionStorage.removeItem(this.draftKey);
-    if (this.isNew) {
-      this.isNew = false;
-      this.root.querySelector("[data-key]").readOnly = true;
-      history.replaceState(null, "", `/build/apps/${this.data.app}/dashboards/${this.doc.key}`);
-    }
     const open = this.root.querySelector("[data-open-app]");
     open.href = `/apps/${this.data.app}/dashboards/${this.doc.key}`;
     open.hidden = false;
-    status.textContent = this.s.saved;
-    toast(this.s.saved);
-    this.root.dataset.saved = String(this.version);
   }
 
   start() {

@@ -1,7 +1,8 @@
 // What the chart and dashboard designers share: a chart API answer drawn as the end user's dashboard tile
-// (one way to draw a chart), icons from the sprite, and the name (zh-CN, en) and key inputs of a definition.
-import { csrfToken } from "./api.js";
-import { proposeKeys } from "./builder-dom.js";
+// (one way to draw a chart), icons from the sprite, the name (zh-CN, en) and key inputs of a definition, and
+// saving it (create, or replace If-Match its version; refusals at their controls).
+import { api, csrfToken, toast } from "./api.js";
+import { proposeKeys, showErrors } from "./builder-dom.js";
 
 export function iconOf(name) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -45,4 +46,34 @@ export function bindName(root, doc, isNew, fallback, taken) {
     setTimeout(syncKey, 400);  // the proposed key arrives after the label
   }));
   return syncKey;
+}
+
+export async function saveDefinition(designer, kind, prefix = "") {
+  // POST a new definition or PUT a stored one; a refusal's errors land at [data-error-for] (their paths under
+  // `prefix`, as the preview reports them), the rest and conflicts in the banner. True once saved.
+  const { root, data, doc, s } = designer;
+  const status = root.querySelector("[data-status]");
+  const banner = root.querySelector("[data-banner]");
+  banner.hidden = true;
+  const base = `/api/v1/meta/apps/${data.app}/${kind}`;
+  const r = designer.isNew ? await api("POST", base, doc)
+    : await api("PUT", `${base}/${doc.key}`, doc, { "If-Match": `"${designer.version}"` });
+  const errors = (r.data?.errors || []).map((e) => ({ ...e, path: `${prefix}${e.path}` }));
+  const loose = showErrors(root, { ...r, data: { ...r.data, errors: r.ok ? [] : errors } });
+  if (!r.ok) {
+    banner.textContent = r.status === 409 ? s.conflict : [s.fix, ...loose].join(" ");
+    banner.hidden = false;
+    status.textContent = "";
+    return false;
+  }
+  designer.version = r.data.version;
+  if (designer.isNew) {
+    designer.isNew = false;
+    root.querySelector("[data-key]").readOnly = true;
+    history.replaceState(null, "", `/build/apps/${data.app}/${kind}/${doc.key}`);
+  }
+  status.textContent = s.saved;
+  toast(s.saved);
+  root.dataset.saved = String(designer.version);
+  return true;
 }

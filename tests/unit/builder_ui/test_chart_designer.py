@@ -19,3 +19,15 @@ def test_the_island_keeps_the_stored_key_order_and_escapes_html() -> None:
 def test_a_stored_row_gives_back_its_definition_and_version() -> None:
     definition, version = stored({"key": "d1", "type": "kpi", "id": 7, "app": "crm", "version": 3, "updated_at": "x"})
     assert definition == {"key": "d1", "type": "kpi"} and version == 3
+
+
+def test_every_word_the_designers_hand_to_their_modules_is_translated() -> None:
+    from builder_ui.builder import charts, dashboards
+    from builder_ui.i18n import gettext
+
+    zh = gettext("zh-CN")
+    same = lambda text, **_: text  # noqa: E731
+    words = [*charts._strings(same).values(), *dashboards._strings(same).values()]
+    words += [name for name, _icon in charts.TYPE_WORDS.values()] + [*charts.AGG_WORDS.values(), *charts.BUCKET_WORDS.values()]
+    words += [name for name, _n in (*dashboards.WIDTHS, *dashboards.HEIGHTS) if name.isalpha() or " " in name]
+    assert [w for w in words if zh(w) == w] == []
