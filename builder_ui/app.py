@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from builder_ui.builder import apps as build_apps
+from builder_ui.builder import charts as build_charts
+from builder_ui.builder import dashboards as build_dashboards
 from builder_ui.builder import entities as build_entities
 from builder_ui.builder import home as build_home
 from builder_ui.builder import list_defaults as build_list
@@ -46,7 +48,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     builder = (
         build_home, build_apps, build_list, build_entities, build_public_forms, build_simulate, build_processes, build_rules,
-        build_roles, build_people,
+        build_charts, build_dashboards, build_roles, build_people,
     )  # fmt: skip
     pages = (docs, auth, first_password, home, *builder, merge, board, dashboards, notifications, approvals, public, imports)
     pages = (*pages, records)

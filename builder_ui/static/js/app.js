@@ -31,6 +31,9 @@ const controllers = [
   ["#tg-simulate", () => import("./builder-process-simulate.js")],
   ["#tg-rules", () => import("./builder-rules.js")],
   ["#tg-rule", () => import("./builder-rule.js")],
+  ["#tg-build-charts", () => import("./builder-charts.js")],
+  ["#tg-chart-designer", () => import("./builder-chart.js")],
+  ["#tg-dashboard-designer", () => import("./builder-dashboard.js")],
 ];
 
 function start(root) {
