@@ -31,7 +31,7 @@ MAX_PEOPLE = 1000  # people offered by name in the users picker (more: type the 
 WORDS = {
     "start": "Submitter", "end": "End", "approval": "Approver", "fill": "Fill-in task", "cc": "Copy to",
     "exclusive": "Condition branch", "parallel": "Parallel branch", "inclusive": "Inclusive branch", "timer": "Delay",
-    "service": "Action", "join": "Branches meet", "add_node": "Add a step here", "branch": "Condition {n}",
+    "service": "Automatic action", "join": "Branches meet", "add_node": "Add a step here", "branch": "Condition {n}",
     "branch_n": "Branch {n}", "otherwise": "Otherwise", "add_branch": "Add branch", "no_assignee": "Choose who approves",
     "manager_n": "Manager {n} levels up", "manager_1": "Direct manager", "role_x": "Role: {name}", "team_x": "Team: {name}",
     "field_x": "Person in “{name}”", "submitter": "The submitter", "mode_single": "Any one approves",
@@ -61,7 +61,7 @@ WORDS = {
     "field_access": "Field permissions", "f_field": "Field", "f_visible": "Visible", "f_editable": "Editable",
     "f_required": "Required", "f_all_visible": "Every field their role lets them read", "if_nobody": "When nobody is found",
     "nobody_admins": "Give it to the administrators", "nobody_skip": "Pass the step", "nobody_error": "Stop with an error",
-    "outcome": "Outcome", "duration": "Wait for", "until_field": "Until the date in", "wait_mode": "Wait",
+    "outcome": "Outcome", "duration": "Wait for", "until_field": "Until the date in", "wait_mode": "How to wait",
     "wait_duration": "A fixed time", "wait_date": "Until a date of the record", "offset": "Shifted by", "before": "before",
     "after": "after", "recipients": "Notify", "r_owner": "The record owner", "r_manager": "The owner's manager",
     "notice_title": "Notice title", "notice_body": "Message", "by_email": "Also by e-mail",
