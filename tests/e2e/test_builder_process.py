@@ -169,17 +169,23 @@ def test_free_canvas_keeps_positions_across_modes(browser, base_url):
 
 
 def test_import_opens_in_the_designer(browser, base_url):
-    """BPMN import from the list (falls back to import-bpmn while translate-bpmn is not there), and an unsaved
-    definition handed over in sessionStorage opens with its issues pinned; the first save creates it."""
+    """BPMN import from the list: translate-bpmn turns the file into an unsaved draft that opens in the designer
+    (a Tangram export comes back whole, with no issue); the first save creates it. A draft handed over with
+    issues opens with them pinned on their nodes."""
     page = _admin(browser, base_url)
     api = f"{base_url}/api/v1/meta/apps/{APP}/processes"
     xml = page.request.get(f"{api}/opportunity_stage_gate/bpmn").text().replace("opportunity_stage_gate", "stage_gate_copy")
     page.goto(f"{base_url}/build/apps/{APP}/processes")
     page.wait_for_selector("#tg-processes[data-ready]")
     page.set_input_files("[data-import]", {"name": "copy.bpmn", "mimeType": "application/xml", "buffer": xml.encode()})
-    page.wait_for_url("**/processes/stage_gate_copy")
+    page.wait_for_url("**/processes/new?from=import")
     page.wait_for_selector("#tg-process[data-ready]")
     expect(page.locator(".tg-pd-node[data-node=needs_report]")).to_be_visible()
+    expect(page.locator(".tg-pd-node.error")).to_have_count(0)
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url == api) as created:
+        page.click("[data-action=save]")
+    assert created.value.status == 201
+    page.wait_for_url("**/processes/stage_gate_copy")
 
     draft = _get(page, base_url, "quote_discount")
     draft = {k: v for k, v in draft.items() if k not in ("id", "app", "published_version")} | {"key": "quote_copy"}

@@ -12,7 +12,8 @@ async function ensureChina() {
 function series(type, data, stacked) {
   const kind = type === "area" ? "line" : type === "column" ? "bar" : type;
   return data.series.map((s) => ({ name: s.name, type: kind, data: s.data, stack: stacked ? "all" : undefined,
-    areaStyle: type === "area" ? {} : undefined, smooth: kind === "line" }));
+    // smoothMonotone: a smoothed line never overshoots its points (no dip below zero between two months)
+    areaStyle: type === "area" ? {} : undefined, smooth: kind === "line", smoothMonotone: "x" }));
 }
 
 function optionFor(result) {
