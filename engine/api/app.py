@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from engine import __version__
+from engine import __version__, retention
 from engine.api import (
     admin,
     auth,
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = Worker(ctx.db, ctx.clock, ctx.job_handlers) if settings.tangram_inprocess_worker else None
         app.state.worker = worker  # health and /metrics report it
+        async with ctx.db.write() as conn:
+            await retention.ensure_scheduled(conn, ctx.clock.now())  # restarts the daily purge's chain if it broke
         async with in_background(worker) if worker else nullcontext():
             yield
         await ctx.db.dispose()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from engine import retention
 from engine.api.ratelimit import ApiRateLimit
 from engine.apps.app_admin import AppAdmin
 from engine.apps.form_rules import FormRules
@@ -95,6 +96,7 @@ class Context:
         self.rules.register_jobs(self.job_handlers)
         self.processes.register_jobs(self.job_handlers)
         self.attachments.register_jobs(self.job_handlers)
+        retention.register(self.job_handlers, self.db, self.clock, self.settings.tangram_retention_days)
         # Webhook deliveries read their signing secret from the rule or service task that queued them.
         secrets_at = {"rule": rule_actions, "process_version": service_actions}
         Deliveries(self.settings, self.clock, secrets_at).register_jobs(self.job_handlers)

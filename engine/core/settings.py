@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # `tangram serve` runs one job worker in its own process (engine/jobs); turn it off when
     # separate `tangram worker` processes do the work.
     tangram_inprocess_worker: bool = True
+    # Done jobs, performed effects, rule runs and read notifications older than this many days are purged
+    # by a daily job (engine/jobs/retention.py); 0 keeps them. History and the audit log are never purged.
+    tangram_retention_days: Annotated[float, Field(ge=0)] = 30
     # GET /api/v1/metrics (Prometheus text) answers administrators only, unless this is on (a scraper on a
     # private network; the figures name no record or person).
     tangram_metrics_public: bool = False

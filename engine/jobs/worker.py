@@ -50,7 +50,7 @@ class Worker:
     def __init__(
         self, db: Database, clock: Clock, handlers: JobHandlers, *, name: str | None = None, batch: int = 10,
         lease: timedelta = timedelta(minutes=5), poll_seconds: float = 1.0,
-        retry_delay: Callable[[int], timedelta] = backoff,
+        retry_delay: Callable[[int], timedelta] = backoff, renew_every: float | None = None,
     ) -> None:  # fmt: skip
         if batch < 1:
             raise ValueError("batch must be at least 1")
@@ -58,6 +58,7 @@ class Worker:
         self.name = name or default_name()
         self.batch, self.lease, self.poll_seconds = batch, lease, poll_seconds
         self.retry_delay = retry_delay
+        self.renew_every = renew_every or lease.total_seconds() / 3  # seconds between lease renewals
         self.running = False  # inside run(): the health route's "worker alive"
         self.last_look: float | None = None  # time.monotonic() of the last look for due jobs
 
@@ -131,7 +132,7 @@ class Worker:
             return
         try:
             if kind.outside:
-                async with self.db.read() as conn:
+                async with self._lease_renewed(job), self.db.read() as conn:
                     await kind.handler(conn, job)
                 async with self.db.write() as conn:
                     await self._mark_done(conn, job)
@@ -142,6 +143,30 @@ class Worker:
         except Exception as exc:
             log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, describe(exc))
             await self._failed(job, exc)
+
+    @asynccontextmanager
+    async def _lease_renewed(self, job: Job) -> AsyncIterator[None]:
+        """While an outside job runs (an import may take longer than the lease), its lease is pushed on, so no
+        other worker takes it over as if this one had died. In-transaction jobs need none: the done mark's row
+        lock (PostgreSQL) or the single writer (SQLite) keeps other workers off them."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.renew_every)
+                try:
+                    async with self.db.write() as conn:
+                        mine = (jobs.c.id == job.id) & (jobs.c.locked_by == self.name) & (jobs.c.state == "running")
+                        await conn.execute(update(jobs).where(mine).values(locked_until=self.clock.now() + self.lease))
+                except Exception:  # the database may be restarting: try again at the next turn
+                    log.warning("worker %s could not renew the lease of job %s", self.name, job.id, exc_info=True)
+
+        renewing = asyncio.create_task(renew(), name=f"lease of job {job.id}")
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def _mark_done(self, conn: AsyncConnection, job: Job) -> bool:
         """Flip the job to done first: the row lock it takes also keeps other workers off it (PostgreSQL).

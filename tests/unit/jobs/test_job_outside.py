@@ -46,3 +46,35 @@ async def test_a_failing_outside_job_is_retried_not_done(db: Database, clock: Fr
     await Worker(db, clock, handlers).run_until_idle()
     row = await job_row(db, job_id)
     assert (row["state"], row["attempts"]) == ("pending", 1) and "connection refused" in row["last_error"]
+
+
+async def test_a_long_outside_job_renews_its_lease_so_no_other_worker_takes_it(
+    db: Database, clock: FrozenClock, handlers: JobHandlers
+) -> None:
+    """Issue 18: an import running longer than the lease is never run twice."""
+    from datetime import timedelta
+
+    started, release = asyncio.Event(), asyncio.Event()
+    runs = []
+
+    async def long_import(conn, job) -> None:
+        runs.append(job.id)
+        started.set()
+        await release.wait()
+
+    handlers.add("test.import", long_import, outside=True)
+    async with db.write() as conn:
+        job_id = await enqueue(conn, clock.now(), "test.import", {})
+    lease = timedelta(minutes=5)
+    first = Worker(db, clock, handlers, name="first", lease=lease, renew_every=0.01)
+    working = asyncio.create_task(first.run_until_idle())
+    await started.wait()
+    for _ in range(3):  # 12 minutes in all: well past the first lease
+        clock.advance(timedelta(minutes=4))
+        renewed_to = clock.now() + lease
+        while (await job_row(db, job_id))["locked_until"] < renewed_to:
+            await asyncio.sleep(0.01)  # the renewal turns every 10 ms
+        assert await Worker(db, clock, handlers, name="second", lease=lease).run_batch() == 0
+    release.set()
+    assert await working == 1
+    assert runs == [job_id] and (await job_row(db, job_id))["state"] == "done"
