@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from engine.api.deps import Ctx, CurrentActor
 from engine.api.jsonio import json_response, parse_model, read_json
 from engine.api.params import MAX_ID, IdPath
-from engine.api.versions import parse_if_match
+from engine.api.versions import parse_if_match, require_version
 from engine.audit import history
 from engine.auth.policy import Access, scope
 from engine.core.errors import BadRequest, ErrorCollector
@@ -163,7 +163,7 @@ async def bulk(app: str, entity: str, request: Request, c: Ctx, actor: CurrentAc
         elif body.op == "upsert":
             items = await c.records.upsert_many(conn, e, body.items, body.match_on or "", actor)
         else:
-            items = await c.records.update_many(conn, e, _update_items(body.items), actor)
+            items = await c.records.update_many(conn, e, _update_items(body.items, c.settings.tangram_require_if_match), actor)
         return json_response({"items": items})
 
 
@@ -182,11 +182,13 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
-def _update_items(raw_items: list[Any]) -> list[tuple[int, Any, int | None]]:
+def _update_items(raw_items: list[Any], version_required: bool) -> list[tuple[int, Any, int | None]]:
     errors = ErrorCollector()
     items = []
     for i, item in enumerate(raw_items):
         values, version = _split_version(item, f"/items/{i}", errors)
+        if version_required and version is None and isinstance(item, dict):
+            errors.add(f"/items/{i}/version", "required", "send the version you read (TANGRAM_REQUIRE_IF_MATCH is on)")
         rid = values.pop("id", None)
         if not _is_id(rid) and isinstance(item, dict):
             errors.add(f"/items/{i}/id", "required", "an update item needs the integer id of the record")
@@ -228,7 +230,7 @@ async def update_record(
     values, version = _split_version(await read_json(request), "", errors)
     errors.raise_if_any("The request body has errors")
     header = parse_if_match(if_match)
-    expected = header if header is not None else version
+    expected = require_version(c.settings.tangram_require_if_match, header if header is not None else version)
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
         return _record(await c.lines.update(conn, e, rid, values, actor, expected))
@@ -241,7 +243,9 @@ async def delete_record(
     """Move the record to the recycle bin."""
     async with c.db.write() as conn:
         e = await c.store.get(conn, app, entity)
-        await c.records.delete(conn, e, rid, actor, parse_if_match(if_match))
+        await c.records.delete(
+            conn, e, rid, actor, require_version(c.settings.tangram_require_if_match, parse_if_match(if_match))
+        )
     return Response(status_code=204)
 
 

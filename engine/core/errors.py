@@ -58,6 +58,12 @@ class PreconditionFailed(TangramError):
     type_slug = "precondition-failed"
 
 
+class PreconditionRequired(TangramError):
+    status = 428
+    title = "Precondition required"
+    type_slug = "precondition-required"
+
+
 class Unauthorized(TangramError):
     status = 401
     title = "Unauthorized"

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # each serve process (bursts of a minute's worth allowed); past them, 429 with Retry-After. 0: no limit.
     tangram_rate_limit_token: Annotated[int, Field(ge=0)] = 0
     tangram_rate_limit_user: Annotated[int, Field(ge=0)] = 0
+    # Updates and deletes of records must name the version they were made from (If-Match or "version"):
+    # without one, 428 (bulk updates: 422 at the item). Off by default: older clients send none.
+    tangram_require_if_match: bool = False
     # Request bodies above this size are refused with 413 before they are read whole.
     max_body_bytes: int = 1024 * 1024
     # Imports (engine/imports): the upload limit of the import routes (they accept files bigger than
