@@ -17,6 +17,7 @@ from engine.api import (
     delegations,
     duplicates,
     files,
+    generic_openapi,
     health,
     imports,
     jobs,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     # /api/docs and /api/redoc are served by builder_ui from vendored files: no CDN, works offline.
     app.state.ctx = ctx
     problems.install(app)
+    generic_openapi.install(app)
     # shares and reports before records: their /{app}/{entity}/{rid}/shares and /{app}/query, /{app}/charts/...
     # paths must win over the record routes; so must related's /{app}/{entity}/search and views' /{app}/{entity}/views
     routers = (

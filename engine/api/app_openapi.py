@@ -93,16 +93,26 @@ def _op(op_id: str, tag: list[str], responses: dict[str, Any], **extra: Any) -> 
     return {"operationId": op_id, "tags": tag, "responses": responses, **extra}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "Bad request",
-        401: "Not authenticated",
-        404: "Not found",
-        409: "Conflict: stale version (current_version says the newest), a value taken meanwhile, or a referring record",
-        413: "Body too large",
-        422: "Validation failed",
-    }
-    return {str(c): {"description": text[c], "content": {"application/problem+json": {"schema": PROBLEM}}} for c in codes}
+ERROR_TEXTS = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed (the Allow header lists the methods that are)",
+    409: "Conflict: stale version (current_version says the newest), a value taken meanwhile, or a referring record",
+    412: "Precondition failed: the If-Match version is not the current one",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    428: "Precondition required: send the version you read (when TANGRAM_REQUIRE_IF_MATCH is on)",
+    429: "Too many requests (Retry-After says when to try again)",
+    503: "The database cannot be reached right now (Retry-After says when to try again)",
+}
+
+
+def problems_doc(*codes: int) -> dict[str, Any]:
+    """Error answers as problem+json (engine.api.problems), for the OpenAPI documents."""
+    return {str(c): {"description": ERROR_TEXTS[c], "content": {"application/problem+json": {"schema": PROBLEM}}} for c in codes}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -148,11 +158,11 @@ def _paths(app: str, e: CompiledEntity) -> dict[str, Any]:
     bulk_ok = {"200": {"description": "All items saved", "content": {"application/json": {"schema": page}}}}
     return {
         base: {
-            "get": _op(f"list{name}", tag, _ok(f"{name}Page") | _errors(400, 401, 404, 422), parameters=LIST_PARAMS),
+            "get": _op(f"list{name}", tag, _ok(f"{name}Page") | problems_doc(400, 401, 404, 422), parameters=LIST_PARAMS),
             "post": _op(
                 f"create{name}",
                 tag,
-                _ok(name, "201", "Created", ETAG) | _errors(400, 401, 413, 422),
+                _ok(name, "201", "Created", ETAG) | problems_doc(400, 401, 413, 422),
                 requestBody=_body(f"{name}Create"),
                 parameters=[idem],
             ),
@@ -161,40 +171,46 @@ def _paths(app: str, e: CompiledEntity) -> dict[str, Any]:
             "post": _op(
                 f"bulk{name}",
                 tag,
-                bulk_ok | _errors(400, 401, 409, 413, 422),
+                bulk_ok | problems_doc(400, 401, 409, 413, 422),
                 requestBody={"required": True, "content": {"application/json": {"schema": BULK}}},
                 description="Create, update (items carry id, optionally version) or upsert up to 1000 records, all or nothing.",
             )
         },
         f"{base}/{{id}}": {
             "parameters": [ID_PARAM],
-            "get": _op(f"get{name}", tag, _ok(name, headers=ETAG) | _errors(401, 404)),
+            "get": _op(f"get{name}", tag, _ok(name, headers=ETAG) | problems_doc(401, 404)),
             "patch": _op(
                 f"update{name}",
                 tag,
-                _ok(name, headers=ETAG) | _errors(400, 401, 404, 409, 422),
+                _ok(name, headers=ETAG) | problems_doc(400, 401, 404, 409, 422),
                 requestBody=_body(f"{name}Update"),
                 parameters=[IF_MATCH],
             ),
             "delete": _op(
-                f"delete{name}", tag, gone | _errors(401, 404, 409), parameters=[IF_MATCH], description="Move to the recycle bin."
+                f"delete{name}",
+                tag,
+                gone | problems_doc(401, 404, 409, 428),
+                parameters=[IF_MATCH],
+                description="Move to the recycle bin.",
             ),
         },
         f"{base}/trash": {
             "get": _op(
                 f"listDeleted{name}",
                 tag,
-                _ok(f"{name}Page") | _errors(400, 401, 404, 422),
+                _ok(f"{name}Page") | problems_doc(400, 401, 404, 422),
                 parameters=TRASH_PARAMS,
             ),
         },
         f"{base}/trash/{{id}}": {
             "parameters": [ID_PARAM],
-            "delete": _op(f"purge{name}", tag, gone | _errors(401, 404, 409), description="Delete a binned record for good."),
+            "delete": _op(
+                f"purge{name}", tag, gone | problems_doc(401, 404, 409), description="Delete a binned record for good."
+            ),
         },
         f"{base}/trash/{{id}}/restore": {
             "parameters": [ID_PARAM],
-            "post": _op(f"restore{name}", tag, _ok(name, headers=ETAG) | _errors(401, 404, 409)),
+            "post": _op(f"restore{name}", tag, _ok(name, headers=ETAG) | problems_doc(401, 404, 409)),
         },
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,9 +45,13 @@ def install(app: FastAPI) -> None:
         return problem(422, "Validation failed", "The request parameters have errors", "validation-failed", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), slug)
+        response = problem(exc.status_code, str(exc.detail), str(exc.detail), slug)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: every method of the path (Starlette names only its first route's)
+            response.headers["Allow"] = allowed_methods(request)
+        return response
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> Response:
@@ -74,6 +79,18 @@ def install(app: FastAPI) -> None:
     for kind in (DBAPIError, ConnectionError, TimeoutError, SATimeoutError):
         app.add_exception_handler(kind, _away)
     app.add_exception_handler(Exception, _unexpected)
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods the API documents at this path (its OpenAPI paths, compiled once per app)."""
+    state = request.app.state
+    if not hasattr(state, "path_methods"):
+        state.path_methods = [
+            (re.compile("^" + re.sub(r"\\{[^/}]+\\}", "[^/]+", re.escape(path)) + "$"), {m.upper() for m in item})
+            for path, item in request.app.openapi().get("paths", {}).items()
+        ]
+    methods = set().union(*(m for pattern, m in state.path_methods if pattern.match(request.url.path)))
+    return ", ".join(sorted(methods & {"GET", "PUT", "POST", "DELETE", "PATCH"}))
 
 
 RETRY_AFTER_SECONDS = 5

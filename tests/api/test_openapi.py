@@ -47,3 +47,20 @@ async def test_document_follows_definition_changes(client):
     assert after["info"]["version"] != before["info"]["version"]
     score = after["components"]["schemas"]["Lead"]["properties"]["score"]["anyOf"][0]
     assert score == {"type": "integer", "minimum": 0.0, "maximum": 100.0}
+
+
+async def test_the_generic_document_declares_problem_json_errors_and_405_names_every_method(anon):
+    """Issue 18: what schemathesis found: undocumented error statuses, problem+json undeclared, 405 without
+    the path's full Allow list (FastAPI makes a route per method)."""
+    doc = (await anon.get("/api/openapi.json")).json()
+    roles = doc["paths"]["/api/v1/admin/roles/{key}"]
+    for method in ("get", "put", "delete"):
+        responses = roles[method]["responses"]
+        assert {"401", "403", "404", "422", "429", "503"} <= responses.keys()
+        assert list(responses["422"]["content"]) == ["application/problem+json"]
+    assert "412" in roles["put"]["responses"] and "412" not in roles["get"]["responses"]
+    assert "Problem" in doc["components"]["schemas"]
+
+    r = await anon.request("TRACE", "/api/v1/admin/roles/sales")
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET, PUT"
+    assert r.headers["content-type"] == "application/problem+json"
