@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- helpers: the same moves a person makes ------------------------------------------------------------------
-def _sign_in(browser, base: str) -> Page:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+def _sign_in(browser, base: str, locale: str = "zh-CN") -> Page:
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{base}/login")
     page.fill("#email", ADMIN[0])
@@ -228,6 +228,10 @@ def make_kickoff(page: Page, base: str) -> None:
     panel = page.locator("[data-panel]")
     panel.locator("[data-add-assignee=assignees]").select_option("role")
     panel.locator("[data-prop=role]").select_option("project_manager")
+    panel.locator("[data-prop=label-zh]").fill("项目经理审批")
+    panel.locator("[data-prop=label-en]").fill("Project manager approval")
+    page.locator("[data-canvas]").click(position={"x": 5, "y": 5})  # the empty canvas: the process's own settings
+    panel.locator("[data-prop=label-en]").fill("Project kick-off approval")
     page.once("dialog", lambda d: d.accept())
     page.click("[data-action=publish]")
     expect(page.locator("[data-state]")).to_contain_text("1")
@@ -241,8 +245,11 @@ def make_dashboard(page: Page, base: str) -> None:
     page.click("[data-add-dim=name]")
     for field in ("contract_amount", "labour_cost", "margin"):
         page.click(f"[data-add-measure={field}]")
-    for i in range(3):  # a formula field is counted unless told to add up
+    for i, label in enumerate(("合同金额", "人工成本", "毛利")):  # a formula field is counted unless told to add up
         page.locator(f"[data-measure='{i}'] [data-agg]").select_option("sum")
+        name = page.locator(f"[data-measure='{i}'] [data-measure-label]")
+        name.fill(label)
+        name.dispatch_event("change")
     page.fill("[data-label='zh-CN']", "项目毛利")
     page.fill("[data-label=en]", "Project margin")
     page.fill("[data-key]", "project_margin")
@@ -262,9 +269,32 @@ def make_dashboard(page: Page, base: str) -> None:
     page.wait_for_selector("#tg-dashboard-designer[data-saved]")
 
 
-def build(browser, base: str) -> None:
-    page = _sign_in(browser, base)
-    for step in (make_app, make_entities, make_roles, make_kickoff, make_dashboard):
+ENGLISH_OPTIONS = {  # the designer names options in the language of the session: the English pass
+    "project": ["Initiating", "In progress", "Done"],
+    "task": ["To do", "In progress", "Done"],
+}
+
+
+def english_words(page: Page, base: str) -> None:
+    """The words the designers write in the session's language only, given again in an English session."""
+    for entity, labels in ENGLISH_OPTIONS.items():
+        _open_entity(page, base, entity)
+        page.click(".tg-dz-field[data-key=status]")
+        for i, label in enumerate(labels):
+            page.locator("[data-option-label]").nth(i).fill(label)
+        _publish(page)
+    page.goto(f"{base}/build/apps/{APP}/charts/project_margin")
+    page.wait_for_selector("#tg-chart-designer[data-ready]")
+    for i, label in enumerate(("Contract amount", "Labour cost", "Margin")):
+        name = page.locator(f"[data-measure='{i}'] [data-measure-label]")
+        name.fill(label)
+        name.dispatch_event("change")
+    page.click("[data-save]")
+    page.wait_for_selector("#tg-chart-designer[data-saved]")
+
+
+def _run(page: Page, base: str, steps: tuple) -> None:
+    for step in steps:
         print(step.__name__, flush=True)
         try:
             step(page, base)
@@ -272,6 +302,11 @@ def build(browser, base: str) -> None:
             page.screenshot(path=str(Path(tempfile.gettempdir()) / "build_project_failed.png"), full_page=True)
             raise
     page.context.close()
+
+
+def build(browser, base: str) -> None:
+    _run(_sign_in(browser, base), base, (make_app, make_entities, make_roles, make_kickoff, make_dashboard))
+    _run(_sign_in(browser, base, "en"), base, (english_words,))
 
 
 def main() -> None:
