@@ -246,23 +246,26 @@ def show(f: Any, value: Any, ctx: Any, locale: str, _: Any) -> Markup:
     return cell(f, ctx, locale, _)(value)
 
 
-def row_cells(columns: list[Any], ctx: Any, locale: str, _: Any, base: str) -> Callable[[dict[str, Any]], Markup]:
+def row_cells(columns: list[Any], ctx: Any, locale: str, _: Any, base: str, entity: Any) -> Callable[[dict[str, Any]], Markup]:
     """A list row's <td>s, one Python call per row: the table loop in Jinja cost as much as the query (50 rows x
-    16 columns of tests, lookups and calls). The first column links to the record."""
+    16 columns of tests, lookups and calls). The selection checkbox first; the first column links to the record."""
     shells = [
         Markup('<td data-label="{}" class="{}{}">').format(f.label, "num" if f.numeric else "", " tg-first" if i == 0 else "")
         for i, f in enumerate(columns)
     ]
     plan = [(f.key, shell, cell(f, ctx, locale, _)) for f, shell in zip(columns, shells, strict=True)]
     link, close = Markup('<a class="tg-row-link" href="{}/').format(base), Markup("</td>")
-    empty = Markup("")
+    check = Markup('<td class="tg-check"><input class="form-check-input" type="checkbox" data-select="')
+    select, display_of, empty = escape(_("Select")), ctx["display_of"], Markup("")
 
     def row(r: dict[str, Any]) -> Markup:
-        out: list[Markup] = []
+        rid = escape(r["id"])
+        out: list[Markup] = [check, rid, Markup('" data-version="'), escape(r.get("version", "")), Markup('" aria-label="'),
+                             select, Markup(" "), escape(display_of(r, entity)), Markup('"></td>')]  # fmt: skip
         for i, (key, shell, fmt) in enumerate(plan):
             value = fmt(r[key]) if key in r else empty
             if i == 0:
-                value = _html(link, escape(int(r["id"])), Markup('">'), value, Markup("</a>"))
+                value = _html(link, rid, Markup('">'), value, Markup("</a>"))
             out += (shell, value, close)
         return _html(*out)
 
