@@ -53,7 +53,12 @@ def _grouped(d: Decimal, scale: int | None) -> str:
 PLAIN = frozenset(k for k, loc in BABEL_LOCALES.items() if format_decimal(Decimal("1234567.891"), locale=loc) == "1,234,567.891")
 
 
+INT_FAST = 10**15
+
+
 def number(value: Any, locale: str, scale: int | None = None) -> str:
+    if type(value) is int and locale in PLAIN and -INT_FAST < value < INT_FAST:  # most numbers on a page: no Decimal
+        return f"{value:,}." + "0" * scale if scale else f"{value:,}"
     if value is None or value == "":
         return ""
     try:
