@@ -149,6 +149,9 @@ def _html(*parts: Markup) -> Markup:
 
 
 DOT = Markup('<span class="tg-dot" aria-hidden="true"></span>')
+# Literals made once: a Markup(...) in a formatter's body is built again for every cell.
+A, A_MID, A_END, HASH = Markup('<a href="'), Markup('">'), Markup("</a>"), Markup("#")
+CHIPS, CHIPS_END, NOTHING = Markup('<span class="tg-chips">'), Markup("</span>"), Markup("")
 
 
 def swatch(color: Any) -> Markup:
@@ -175,15 +178,15 @@ def _relation(c: Cell, v: Any) -> Markup:
     target = (c.get("targets") or {}).get(c.f.key)
     rid = escape(v.get("id", "") if isinstance(v, dict) else v)
     if not target:
-        return _html(Markup("#"), rid)
+        return _html(HASH, rid)
     href = escape(f"/apps/{target.app}/{target.key}/")
-    return _html(Markup('<a href="'), href, rid, Markup('">'), escape(c.get("display_of")(v, target)), Markup("</a>"))
+    return _html(A, href, rid, A_MID, escape(c.get("display_of")(v, target)), A_END)
 
 
 def _link(scheme: Markup) -> Format:
     def link(c: Cell, v: Any) -> Markup:
         e = escape(v)
-        return _html(Markup('<a href="'), scheme, e, Markup('">'), e, Markup("</a>"))
+        return _html(A, scheme, e, A_MID, e, A_END)
 
     return link
 
@@ -205,7 +208,7 @@ def _file(file: dict[str, Any]) -> Markup:
 
 
 def _chips(parts: Any) -> Markup:
-    return _html(Markup('<span class="tg-chips">'), Markup("").join(parts), Markup("</span>"))
+    return _html(CHIPS, NOTHING.join(parts), CHIPS_END)
 
 
 def _json(v: Any) -> Markup:
@@ -261,16 +264,17 @@ def row_cells(columns: list[Any], ctx: Any, locale: str, _: Any, base: str, enti
     plan = [(f.key, shell, cell(f, ctx, locale, _)) for f, shell in zip(columns, shells, strict=True)]
     link, close = Markup('<a class="tg-row-link" href="{}/').format(base), Markup("</td>")
     check = Markup('<td class="tg-check"><input class="form-check-input" type="checkbox" data-select="')
-    select, display_of, empty = escape(_("Select")), ctx["display_of"], Markup("")
+    version, label, check_end = Markup('" data-version="'), Markup('" aria-label="'), Markup('"></td>')
+    select, display_of = escape(_("Select") + " "), ctx["display_of"]
 
     def row(r: dict[str, Any]) -> Markup:
         rid = escape(r["id"])
-        out: list[Markup] = [check, rid, Markup('" data-version="'), escape(r.get("version", "")), Markup('" aria-label="'),
-                             select, Markup(" "), escape(display_of(r, entity)), Markup('"></td>')]  # fmt: skip
+        out: list[Markup] = [check, rid, version, escape(r.get("version", "")), label, select,
+                             escape(display_of(r, entity)), check_end]  # fmt: skip
         for i, (key, shell, fmt) in enumerate(plan):
-            value = fmt(r[key]) if key in r else empty
+            value = fmt(r[key]) if key in r else NOTHING
             if i == 0:
-                value = _html(link, rid, Markup('">'), value, Markup("</a>"))
+                value = _html(link, rid, A_MID, value, A_END)
             out += (shell, value, close)
         return _html(*out)
 
