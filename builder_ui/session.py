@@ -13,7 +13,7 @@ from builder_ui.i18n import LOCALES, from_accept_language, gettext
 from engine.api.context import Context, ctx
 from engine.api.csrf import csrf_token
 from engine.auth.policy import Access
-from engine.auth.profile import Profile, profile
+from engine.auth.profile import Profile
 
 
 class SignInRequired(Exception):
@@ -45,11 +45,11 @@ def request_locale(request: Request, chosen: Profile | None = None) -> str:
 async def viewer(request: Request, c: Annotated[Context, Depends(ctx)]) -> Viewer:
     user_id = request.session.get("user_id")
     async with c.db.read() as conn:
-        access = await c.auth.actor_for_user(conn, user_id) if isinstance(user_id, int) else None
-        if access is None:
-            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise SignInRequired(quote(path, safe="/?=&"))
-        me = await profile(conn, user_id)
+        found = await c.auth.viewer_for_user(conn, user_id) if isinstance(user_id, int) else None
+    if found is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(quote(path, safe="/?=&"))
+    access, me = found
     tz = ZoneInfo(me.time_zone or c.settings.tangram_timezone)
     return Viewer(access, me, request_locale(request, me), tz, csrf_token(request.session))
 

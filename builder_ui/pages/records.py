@@ -84,8 +84,10 @@ async def list_page(
     pages: Cursors = None, filter: Annotated[str | None, Query(max_length=8192)] = None,
     columns: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:  # fmt: skip
+    partial = request.headers.get("hx-target") == "tg-list"  # search, sort, paging: the table alone, no navigation
     async with c.db.read() as conn:
-        e = await c.store.get(conn, app, entity)
+        entities = await c.store.list(conn, app)  # read once: this entity, the navigation and the relation targets
+        e = next((x for x in entities if x.key == entity), None) or await c.store.get(conn, app, entity)  # get: 404
         views = await c.views.list(conn, viewer.access, e)
         current = _chosen_view(views, view)
         params = current["list_params"]
@@ -108,20 +110,19 @@ async def list_page(
         except (ValidationFailed, BadRequest) as exc:  # a hand-edited URL: show the list's error, not a crash
             result, problem = {"items": [], "next_cursor": None, "total": 0}, exc
         names = await _names(conn, result["items"], [k for k in shown if fvs[k].type == "user"] + ["owner"])
-        entities = await c.store.list(conn, app)  # read once: the navigation and the relation targets
-        nav = await app_for(c, conn, viewer, app, entities)
+        nav = None if partial else await app_for(c, conn, viewer, app, entities)
         targets = await _targets(c, conn, e, entities)
         may = rights(viewer.access, e)
-        roles = await _roles(conn, viewer) if may.manage else []  # in this transaction: one round trip less
-    template = "components/list_table.html" if request.headers.get("hx-target") == "tg-list" else "pages/list.html"
+        roles = await _roles(conn, viewer) if may.manage and not partial else []  # in this transaction: one trip less
+    template = "components/list_table.html" if partial else "pages/list.html"
+    ops, units = operator_labels(viewer._)
     return page(
         request, template, viewer=viewer, nav=nav, current_entity=entity, entity=e, views=views, view=current,
         columns=[fvs[k] for k in shown], result=result, names=names, targets=targets, q=q or "",
         sort=sort or params["sort"] or "", pages=stack, may_create=may.create, display_of=display_of,
         base=f"/apps/{app}/{entity}", user_filter=mine or "", column_keys=",".join(shown), problem=problem,
         filter_fields=filter_fields(fvs, viewer._), bulk=bulk_rights(viewer.access, e), all_fields=fvs,
-        op_labels=operator_labels(viewer._)[0], unit_labels=operator_labels(viewer._)[1],
-        may_share=may.manage, roles=roles,
+        op_labels=ops, unit_labels=units, may_share=may.manage, roles=roles,
     )  # fmt: skip
 
 

@@ -30,9 +30,13 @@ class Profile:
         return self.name or self.email
 
 
+PROFILE_COLUMNS = (
+    users.c.id, users.c.email, users.c.name, users.c.locale, users.c.locale_chosen, users.c.time_zone, users.c.is_admin,
+)  # fmt: skip
+
+
 async def profile(conn: AsyncConnection, user_id: int) -> Profile:
-    cols = (users.c.id, users.c.email, users.c.name, users.c.locale, users.c.locale_chosen, users.c.time_zone, users.c.is_admin)
-    row = (await conn.execute(select(*cols).where(users.c.id == user_id))).first()
+    row = (await conn.execute(select(*PROFILE_COLUMNS).where(users.c.id == user_id))).first()
     if row is None:
         raise NotFound(f"user {user_id} not found")
     return Profile(**row._mapping)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.auth.access import load_access
 from engine.auth.policy import Access
+from engine.auth.profile import PROFILE_COLUMNS, Profile
 from engine.auth.roles import BUILTIN_ROLES
 from engine.auth.tables import api_tokens, roles, user_roles, users
 from engine.core.actor import Actor
@@ -133,6 +134,13 @@ class AuthService:
             await conn.execute(select(users.c.id, users.c.is_admin).where(users.c.id == user_id, users.c.active.is_(True)))
         ).first()
         return None if row is None else await load_access(conn, row.id, row.is_admin, source="ui")
+
+    async def viewer_for_user(self, conn: AsyncConnection, user_id: int) -> tuple[Access, Profile] | None:
+        """`actor_for_user` and the user's profile from one read of their row: what every web page needs."""
+        row = (await conn.execute(select(*PROFILE_COLUMNS).where(users.c.id == user_id, users.c.active.is_(True)))).first()
+        if row is None:
+            return None
+        return await load_access(conn, row.id, row.is_admin, source="ui"), Profile(**row._mapping)
 
     def forget_cached(self) -> None:
         """Drop cached accesses (after a change of roles, teams or users in this process)."""

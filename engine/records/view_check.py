@@ -24,12 +24,11 @@ GENERATED_NAME = {"en": "All records", "zh-CN": "全部记录"}
 
 @dataclass(frozen=True)
 class Viewer:
-    """One caller on one entity: their field mask, their role keys, and whether they manage it."""
+    """One caller on one entity: their field mask and whether they manage it."""
 
     access: Access
     entity: CompiledEntity
     hidden: frozenset[str]
-    role_keys: frozenset[str]
     manages: bool
 
     @property

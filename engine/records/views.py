@@ -49,9 +49,7 @@ class Views:
         s = scope(access, entity, "read")
         if not s.allowed:
             raise Forbidden(f"you may not read {entity.app}.{entity.key} records")
-        mine = select(roles.c.key).join(user_roles).where(user_roles.c.user_id == access.user_id)
-        keys = frozenset((await conn.execute(mine)).scalars()) if access.user_id is not None else frozenset()
-        return Viewer(access, entity, s.hidden, keys, may_manage(access, entity.app, entity.key))
+        return Viewer(access, entity, s.hidden, may_manage(access, entity.app, entity.key))
 
     async def list(self, conn: AsyncConnection, access: Access, entity: CompiledEntity) -> list[dict[str, Any]]:
         """The caller's own views, those shared with one of their roles or everyone (all shared ones for
@@ -169,8 +167,8 @@ def _of(entity: CompiledEntity) -> ColumnElement[bool]:
 def _visible(v: Viewer) -> ColumnElement[bool]:
     t = views
     terms = [and_(t.c.owner_id == v.user_id, t.c.shared_with.is_(None)), t.c.shared_with == "*", t.c.is_default]
-    if v.role_keys:
-        terms.append(t.c.shared_with.in_(sorted(v.role_keys)))
+    if v.user_id is not None:  # shared with a role the user holds: in the same statement (one round trip less)
+        terms.append(t.c.shared_with.in_(select(roles.c.key).join(user_roles).where(user_roles.c.user_id == v.user_id)))
     if v.manages:
         terms.append(t.c.shared_with.is_not(None))
     return or_(*terms)

@@ -149,3 +149,16 @@ async def test_refusals_carry_codes_for_the_ui(client, ctx):
     r = await client.delete(f"{ADMIN}/roles/clerk")
     assert r.status_code == 409 and (r.json()["code"], r.json()["users"]) == ("in_use", 1)
     assert (await client.delete(f"{ADMIN}/roles/member")).json()["code"] == "builtin"
+
+
+async def test_a_web_pages_viewer_is_read_from_one_user_row_and_a_deactivated_user_has_none(client, ctx):
+    """AuthService.viewer_for_user (every web page's viewer): the access and the profile of an active user."""
+    uid, _ = await make_user(ctx, "rep@example.com", "member", password=PASSWORD)
+    async with ctx.db.read() as conn:
+        found = await ctx.auth.viewer_for_user(conn, uid)
+    assert found is not None
+    access, me = found
+    assert (access.user_id, access.source, me.id, me.email) == (uid, "ui", uid, "rep@example.com")
+    assert (await client.patch(f"{ADMIN}/users/{uid}", json={"active": False})).status_code == 200
+    async with ctx.db.read() as conn:
+        assert await ctx.auth.viewer_for_user(conn, uid) is None

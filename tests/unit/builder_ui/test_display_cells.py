@@ -67,6 +67,8 @@ def test_the_display_macro_and_a_list_column_show_a_value_alike(f, value, expect
 SAMPLES = ["0", "-0", "0.0005", "0.0015", "-0.001", "-0.005", "1e3", "1E-7", "99999999999.999", "-1234567.125", "2.5", "-2.5"]
 SAMPLES += [str(random.Random(13).uniform(-1e9, 1e9) * k) for k in (1, 1e-4, 1e-8)]
 SAMPLES += [f"{n / 10**e}" for n, e in zip(random.Random(5).sample(range(-(10**12), 10**12), 300), range(300))]
+INTEGERS = [0, 7, -7, 999, 1000, -1000, 123456789, 10**15 - 1, -(10**15) + 1, 10**15, 10**30]
+INTEGERS += random.Random(3).sample(range(-(10**16), 10**16), 200)
 
 
 def outcome(call, *args, **kwargs):
@@ -86,3 +88,12 @@ def test_the_plain_number_formatter_writes_what_babel_writes(locale):
         for currency in ("CNY", "USD", "JPY", "EUR"):
             babel = outcome(format_currency, Decimal(value), currency, locale=BABEL[locale])
             assert outcome(money, value, currency, locale) == babel, (value, currency)
+
+
+@pytest.mark.parametrize("locale", sorted(BABEL))
+def test_whole_numbers_take_a_shortcut_that_writes_what_babel_writes(locale):
+    for value in INTEGERS:
+        for scale in (None, 0, 1, 2, 4):
+            pattern = None if scale is None else "#,##0" + ("." + "0" * scale if scale else "")
+            babel = outcome(format_decimal, Decimal(value), format=pattern, locale=BABEL[locale])
+            assert outcome(number, value, locale, scale) == babel, (value, scale)
