@@ -15,7 +15,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from builder_ui.builder.access import CurrentBuilder, app_nav
-from builder_ui.fields import field_views, filter_fields, operator_labels
+from builder_ui.fields import field_views, filter_fields, operator_labels, value_kind
 from builder_ui.i18n import text_in
 from builder_ui.pages.dashboards import ECHARTS, _script_json, pivot_point
 from builder_ui.render import page
@@ -68,11 +68,12 @@ def _strings(_: Any) -> dict[str, str]:
 
 
 def _entity_json(e: Any, viewer: Viewer) -> dict[str, Any]:
-    """An entity as the designer offers it: readable fields with their types, relations to same-app entities,
+    """An entity as the designer offers it: readable fields with their types (a formula's: what it returns, so
+    the days of a leave request can be summed), relations to same-app entities,
     and the fields the condition builder offers."""
     fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
     fields = [
-        {"key": f.key, "label": f.label, "type": f.type, "target": f.target[1] if f.target and f.target[0] == e.app else None}
+        {"key": f.key, "label": f.label, "type": value_kind(f), "target": f.target[1] if f.target and f.target[0] == e.app else None}
         for f in fvs.values()
     ]  # fmt: skip
     return {"label": text_in(e.label, viewer.locale, e.key), "fields": fields, "filter": filter_fields(fvs, viewer._)}
