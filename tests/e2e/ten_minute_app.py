@@ -86,12 +86,16 @@ class Story:
     def step(self, name: str) -> None:
         self.steps.append((name, self.actions, time.monotonic() - self.started))
 
-    def shot(self, page: Page, name: str) -> None:
+    def shot(self, page: Page, name: str, focus: Locator | None = None) -> None:
+        """The tutorial's picture of this step: the window (1280 x 900), scrolled to `focus` or to the top."""
         if self.shots is None:
             return
         self.shots.mkdir(parents=True, exist_ok=True)
-        page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(self.shots / f"tutorial-{name}-{self.locale}.png"), full_page=True)
+        if focus is None:
+            page.evaluate("window.scrollTo(0, 0)")
+        else:
+            focus.scroll_into_view_if_needed()
+        page.screenshot(path=str(self.shots / f"tutorial-{name}-{self.locale}.png"))
 
     @property
     def words(self) -> dict[str, str]:
@@ -219,7 +223,7 @@ class Story:
             self.pick(add.locator("select[name=preset]"), preset)
             self.click(add.locator("button"))
             page.locator(f"#tg-team-access tr[data-team={team}]").wait_for()
-        self.shot(page, "4-access")
+        self.shot(page, "4-access", page.locator("#tg-team-access"))
         self.step("access")
 
     def _insert(self, page: Page, after: str, kind: str) -> None:
@@ -299,7 +303,7 @@ class Story:
         self.pick(notify.locator("[data-recipient-team]"), HR_TEAM)
         self.fill(notify.locator("[data-prop=title]"), f"{self.words['notice']} - ")
         self.pick(notify.locator("[data-insert=title]"), "name")
-        self.shot(page, "6-rule")
+        self.shot(page, "6-rule", notify)
         self.click(page.locator("[data-save]").last)
         expect(page.locator("[data-status]")).not_to_be_empty()
         page.wait_for_url(re.compile(r"/rules/[a-z0-9_]+$"))
