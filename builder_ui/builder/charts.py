@@ -73,7 +73,8 @@ def _entity_json(e: Any, viewer: Viewer) -> dict[str, Any]:
     and the fields the condition builder offers."""
     fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
     fields = [
-        {"key": f.key, "label": f.label, "type": value_kind(f), "target": f.target[1] if f.target and f.target[0] == e.app else None}
+        {"key": f.key, "label": f.label, "type": value_kind(f),
+         "target": f.target[1] if f.target and f.target[0] == e.app else None}
         for f in fvs.values()
     ]  # fmt: skip
     return {"label": text_in(e.label, viewer.locale, e.key), "fields": fields, "filter": filter_fields(fvs, viewer._)}

@@ -77,7 +77,8 @@ WORDS = {
     "published_v": "Published: version {version}", "versions": "Versions", "no_versions": "Not published yet.",
     "imported": "Imported: check the marked steps, then save.", "edge": "Branch",
     "select_hint": "Select a step to edit it.", "rejected_edge": "Rejected", "list_sep": ", ", "more": "More settings",
-    "p_return_to": "May send back to", "set_fields": "When it ends here, set", "add_set": "Set a field", "p_set": "Set fields when it ends (JSON)", "p_actions": "Actions (JSON)",
+    "p_return_to": "May send back to", "p_set": "Set fields when it ends (JSON)", "p_actions": "Actions (JSON)",
+    "set_fields": "When it ends here, set", "add_set": "Set a field",
 }  # fmt: skip
 
 

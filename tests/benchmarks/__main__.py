@@ -3,8 +3,8 @@
 Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
 variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
 (sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use), BENCH_ONLY
-(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360,demo,pages,tenmin to run). The process
-benchmark reads
+(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360,demo,pages,tenmin
+to run). The process benchmark reads
 BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000); the report benchmark
 BENCH_REPORT_ROWS (default 1000000) and BENCH_REPORT_REPS (default 5, the median reported); the web app's pages
 BENCH_PAGE_ROWS (default 100000) and BENCH_PAGE_REPS (default 200).

@@ -39,7 +39,7 @@ UNREAD = "Number(document.querySelector('#tg-bell [data-unread]')?.dataset.unrea
 WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {"app": "人事", "form": "请假申请", "team": "人事部", "process": "请假审批", "rule": "请假批准通知人事",
               "notice": "请假已批准", "chart": "各类请假天数", "board": "人事看板", "reason": "家中有事"},
-    "en": {"app": "HR", "form": "Leave request", "team": "HR", "process": "Leave approval", "rule": "Tell HR about approved leave",
+    "en": {"app": "HR", "form": "Leave request", "team": "HR", "process": "Leave approval", "rule": "Approved leave to HR",
            "notice": "Leave approved", "chart": "Leave days by type", "board": "HR dashboard", "reason": "Family matters"},
 }  # fmt: skip
 
@@ -269,9 +269,8 @@ class Story:
         expect(page.locator(f"[data-edge='{branch}']")).to_contain_text("3")
 
         # the approved end writes the status (the rule below listens to it)
-        end = page.evaluate(
-            "document.getElementById('tg-process').designer.def.nodes.find((n) => n.type === 'end' && n.outcome !== 'rejected').id"
-        )
+        nodes = "document.getElementById('tg-process').designer.def.nodes"
+        end = page.evaluate(f"{nodes}.find((n) => n.type === 'end' && n.outcome !== 'rejected').id")
         self.click(page.locator(f".tg-pd-node[data-node={end}]"))
         self.pick(panel.locator("[data-outcome], select").first, "approved")
         self.pick(panel.locator(f"[data-add-set={end}]"), f["status"])
@@ -379,8 +378,8 @@ class Story:
             if email == HR_PERSON:
                 # the rule runs after the save, in the job queue: the bell rises without a reload (coming back
                 # to the tab refreshes it, as the 30 s poll does), then HR opens it
-                person.wait_for_function(f"() => {{ document.dispatchEvent(new Event('visibilitychange')); return {UNREAD} > {unread}; }}",
-                                         polling=500, timeout=WAIT)  # fmt: skip
+                rises = f"() => {{ document.dispatchEvent(new Event('visibilitychange')); return {UNREAD} > {unread}; }}"
+                person.wait_for_function(rises, polling=500, timeout=WAIT)
                 self.click(person.locator("#tg-bell"))
                 person.wait_for_url(f"{self.base}/notifications")
                 notice = person.locator(".tg-notice", has_text=self.words["notice"]).first

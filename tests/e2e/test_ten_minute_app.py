@@ -36,7 +36,8 @@ def test_the_ten_minute_leave_app_p2_p7_d7(browser, base_url):
     branch = next(e for e in process["edges"] if e["to"] == "approval_2")["condition"]
     assert branch == {"all": [{"field": f["days"], "op": "gt", "value": 3}]}
     entity = _get(check, base_url, f"/api/v1/meta/apps/{APP}/entities/{ENTITY}")
-    approved = next(o["key"] for o in next(x for x in entity["fields"] if x["key"] == f["status"])["options"] if o["label"]["zh-CN"] == STATUSES[1])
+    status = next(x for x in entity["fields"] if x["key"] == f["status"])
+    approved = next(o["key"] for o in status["options"] if o["label"]["zh-CN"] == STATUSES[1])
     end = next(n for n in process["nodes"] if n["type"] == "end" and n.get("set"))
     assert (end["outcome"], end["set"]) == ("approved", {f["status"]: approved})
 
