@@ -341,22 +341,26 @@ class Story:
         page.wait_for_selector("#tg-dashboard-designer[data-saved]")
         self.step("dashboard")
 
-    def submit_and_approve(self, admin: Page) -> None:
-        """张伟 asks for 5 days of annual leave; 李娜 (his manager) approves, then HR (5 > 3); HR is notified."""
+    def request(self, employee: Page, name: str, kind: str, start: str, end: str) -> int:
+        """The employee fills a leave request, saves it and submits it for approval; its record id."""
         f = self.facts["fields"]
-        employee = self.sign_in(EMPLOYEE)
         self.go(employee, f"/apps/{APP}/{ENTITY}/new", "#tg-record[data-ready]")
-        self.fill(employee.locator("#f-name"), f"{self.words['form']} 张伟")
-        self.pick(employee.locator(f"#f-{f['kind']}"), label=LEAVE_TYPES[0])
-        self.fill(employee.locator(f"#f-{f['start']}"), "2026-12-21")
-        self.fill(employee.locator(f"#f-{f['end']}"), "2026-12-25")
+        self.fill(employee.locator("#f-name"), name)
+        self.pick(employee.locator(f"#f-{f['kind']}"), label=kind)
+        self.fill(employee.locator(f"#f-{f['start']}"), start)
+        self.fill(employee.locator(f"#f-{f['end']}"), end)
         self.fill(employee.locator("#f-reason"), self.words["reason"])
         self.click(employee.locator("[data-action=save]"))
         employee.wait_for_url(re.compile(rf"/apps/{APP}/{ENTITY}/\d+$"))
-        self.facts["record"] = int(employee.url.rsplit("/", 1)[1])
         employee.wait_for_selector("#tg-approval-panel[data-ready]", timeout=WAIT)
         self.click(employee.locator("[data-submit-process]"))
         employee.wait_for_selector("#tg-approval-panel[data-ready] [data-approval-state]", timeout=WAIT)
+        return int(employee.url.rsplit("/", 1)[1])
+
+    def submit_and_approve(self, admin: Page) -> None:
+        """张伟 asks for 5 days of annual leave; 李娜 (his manager) approves, then HR (5 > 3); HR is notified."""
+        employee = self.sign_in(EMPLOYEE)
+        self.facts["record"] = self.request(employee, f"{self.words['form']} 张伟", LEAVE_TYPES[0], "2026-12-21", "2026-12-25")
         self.shot(employee, "9-submitted")
         self.step("submitted")
 
@@ -399,19 +403,8 @@ class Story:
 
     def short_request(self) -> int:
         """张伟 asks for 2 days of sick leave: only 李娜 is asked (2 is not above 3); returns the record id."""
-        f = self.facts["fields"]
         employee = self.sign_in(EMPLOYEE)
-        self.go(employee, f"/apps/{APP}/{ENTITY}/new", "#tg-record[data-ready]")
-        self.fill(employee.locator("#f-name"), f"{self.words['form']} 张伟 2")
-        self.pick(employee.locator(f"#f-{f['kind']}"), label=LEAVE_TYPES[1])
-        self.fill(employee.locator(f"#f-{f['start']}"), "2027-01-04")
-        self.fill(employee.locator(f"#f-{f['end']}"), "2027-01-05")
-        self.click(employee.locator("[data-action=save]"))
-        employee.wait_for_url(re.compile(rf"/apps/{APP}/{ENTITY}/\d+$"))
-        record = int(employee.url.rsplit("/", 1)[1])
-        employee.wait_for_selector("#tg-approval-panel[data-ready]", timeout=WAIT)
-        self.click(employee.locator("[data-submit-process]"))
-        employee.wait_for_selector("#tg-approval-panel[data-ready] [data-approval-state]", timeout=WAIT)
+        record = self.request(employee, f"{self.words['form']} 张伟 2", LEAVE_TYPES[1], "2027-01-04", "2027-01-05")
         manager = self.sign_in(MANAGER)
         self.go(manager, "/inbox")
         self.click(manager.locator(".tg-inbox-title", has_text=f"{self.words['form']} 张伟 2").first)
