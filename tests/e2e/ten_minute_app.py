@@ -189,6 +189,7 @@ class Story:
         self._field(page, "long_text", "请假事由", "Reason")
         status = self._field(page, "select", "审批状态", "Status")
         self._options(page, STATUSES)
+        self.pick(page.locator("[data-prop=default]"), label=STATUSES[0])  # a new request is 审批中
         self.shot(page, "2-form")
         self.click(page.locator("[data-action=publish]"))
         page.locator("[data-status][data-published]:not([data-published=''])").wait_for(state="attached")
@@ -319,6 +320,7 @@ class Story:
         self.click(page.locator(f"[data-add-dim={f['kind']}]"))
         self.click(page.locator(f"[data-add-measure={f['days']}]"))
         self.pick(page.locator("[data-measure='0'] [data-agg]"), "sum")
+        page.wait_for_selector("[data-preview][data-state=ok] [data-echart][data-ready]")  # the live preview drawn
         self.fill(page.locator("[data-label='zh-CN']"), WORDS["zh-CN"]["chart"])
         self.fill(page.locator("[data-label=en]"), WORDS["en"]["chart"])
         expect(page.locator("[data-key]")).not_to_have_value("")  # proposed from the name first (pinyin)
