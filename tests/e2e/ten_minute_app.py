@@ -428,3 +428,27 @@ class Story:
 def tutorial_folder() -> Path | None:
     folder = os.environ.get("TANGRAM_TUTORIAL_SHOTS")
     return Path(folder) if folder else None
+
+
+def main() -> None:
+    """`python -m tests.e2e.ten_minute_app`: the tutorial's screenshots in both languages (a fresh CRM server for
+    each), into TANGRAM_TUTORIAL_SHOTS or docs/user-guide/img."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import FLAGS, chromium_path
+    from tests.e2e.server import crm_server
+
+    folder = tutorial_folder() or Path(__file__).resolve().parents[2] / "docs" / "user-guide" / "img"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=FLAGS, headless=True)
+        for locale in WORDS:
+            with tempfile.TemporaryDirectory(prefix="tangram-tenmin-") as work, crm_server(Path(work)) as base:
+                story = Story(browser, base, locale=locale, shots=folder).run()
+                print(f"{locale}: {story.actions} actions, {story.scripted:.1f} s; screenshots in {folder}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
