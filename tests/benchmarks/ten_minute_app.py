@@ -46,7 +46,7 @@ def measure() -> tuple[list[Metric], list[str]]:
 
 
 def main() -> None:
-    section("the ten-minute app: the leave-approval story in Chromium, against a fresh CRM server")
+    section("the ten-minute app: the leave-approval story in Chromium, against a fresh CRM server on SQLite")
     progress("building the HR app in the builder, then a request approved by the manager and HR")
     metrics, notes = measure()
     print(f"\n{table(metrics)}\n")
