@@ -192,6 +192,8 @@ class Story:
         status = self._field(page, "select", "审批状态", "Status")
         self._options(page, STATUSES)
         self.pick(page.locator("[data-prop=default]"), label=STATUSES[0])  # a new request is 审批中
+        self.click(page.locator("#p-read_only"))  # only the approval writes it (a process may; people may not)
+        expect(page.locator("#p-read_only")).to_be_checked()
         self.shot(page, "2-form")
         self.click(page.locator("[data-action=publish]"))
         page.locator("[data-status][data-published]:not([data-published=''])").wait_for(state="attached")

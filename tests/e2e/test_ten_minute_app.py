@@ -38,6 +38,7 @@ def test_the_ten_minute_leave_app_p2_p7_d7(browser, base_url):
     entity = _get(check, base_url, f"/api/v1/meta/apps/{APP}/entities/{ENTITY}")
     status = next(x for x in entity["fields"] if x["key"] == f["status"])
     approved = next(o["key"] for o in status["options"] if o["label"]["zh-CN"] == STATUSES[1])
+    assert status["read_only"] is True  # the employee cannot approve their own request by editing it
     end = next(n for n in process["nodes"] if n["type"] == "end" and n.get("set"))
     assert (end["outcome"], end["set"]) == ("approved", {f["status"]: approved})
 

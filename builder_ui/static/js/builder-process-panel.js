@@ -369,7 +369,7 @@ function endSetter(d, n) {
     remove.addEventListener("click", () => { const next = { ...(n.set || {}) }; delete next[key]; write(next); });
     box.append(el("div", { class: "tg-pd-set-row", "data-set": key }, el("span", { text: f?.label || key }), control, remove));
   }
-  const free = d.entity.fields.filter((f) => f.writable && f.key !== "owner" && !(f.key in current));
+  const free = d.entity.fields.filter((f) => f.settable && f.key !== "owner" && !(f.key in current));
   if (free.length) {
     box.append(select([["", `+ ${s.add_set}…`], ...free.map((f) => [f.key, f.label])], "", (v) => {
       if (v) write({ ...current, [v]: choices(v)[0]?.key ?? "" });
