@@ -10,6 +10,7 @@ from typing import Any
 from builder_ui.i18n import text_in
 from engine.auth.policy import Access, Scope, rights, scope
 from engine.expr.operators import ANNIVERSARY, CHANGES, OPS_BY_TYPE
+from engine.schema.field_types.formula import value_type
 from engine.schema.model import CompiledEntity
 
 NUMERIC = frozenset({"integer", "decimal", "currency", "percent", "auto_number"})
@@ -85,16 +86,24 @@ def display_of(record: Any, entity: CompiledEntity | None) -> str:
     return str(value) if value not in (None, "") else f"#{record.get('id')}"
 
 
+def value_kind(f: FieldView) -> str:
+    """The type of the values a field holds: a formula field's is the type it returns (engine value_type)."""
+    return value_type(f.cfg) if f.type == "formula" and f.cfg is not None else f.type
+
+
 def filter_fields(fvs: dict[str, FieldView], _: Any) -> list[dict[str, Any]]:
     """What the filter builder offers: each readable field with the operators the condition language
-    allows for its type (engine/expr/operators.py, the one vocabulary), options for choice fields."""
+    allows for its type (engine/expr/operators.py, the one vocabulary), options for choice fields.
+    A formula field is offered as the type it returns (the days of a leave request as a number), as the
+    condition language compares it (engine/schema/field_types/formula.py value_type)."""
     out = []
     for f in fvs.values():
-        ops = OPS_BY_TYPE.get(f.type, frozenset()) - CHANGES - {ANNIVERSARY}
-        if ops and f.type != "formula":
+        kind = value_kind(f)
+        ops = OPS_BY_TYPE.get(kind, frozenset()) - CHANGES - {ANNIVERSARY}
+        if ops and kind != "formula":
             options = [{"key": o.key, "label": o.label} for o in f.options]
             ordered = sorted(ops, key=OPERATOR_ORDER.index)
-            out.append({"key": f.key, "label": f.label, "type": f.type, "ops": ordered, "options": options})
+            out.append({"key": f.key, "label": f.label, "type": kind, "ops": ordered, "options": options})
     return out
 
 

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from builder_ui.builder.access import CurrentBuilder, app_nav
-from builder_ui.fields import field_views, filter_fields, operator_labels
+from builder_ui.fields import field_views, filter_fields, operator_labels, value_kind
 from builder_ui.i18n import text_in
 from builder_ui.pages.dashboards import ECHARTS, _script_json, pivot_point
 from builder_ui.render import page
@@ -26,7 +26,6 @@ from engine.auth.policy import may_manage, scope
 from engine.reports.charts import chart_types
 from engine.reports.definition import AGGREGATES, BUCKETS
 from engine.reports.service import ChartService, DashboardService, definition_json
-from engine.schema.field_types.formula import value_type
 
 router = APIRouter(include_in_schema=False)
 STORED = ("id", "app", "version", "updated_at")  # what the API adds to a stored definition
@@ -68,18 +67,13 @@ def _strings(_: Any) -> dict[str, str]:
     return {k: _(v) for k, v in words.items()}
 
 
-def designer_type(f: Any) -> str:
-    """The type the designer offers aggregates by: a formula field's is the type it returns."""
-    return value_type(f.cfg) if f.cfg is not None else str(f.type)
-
-
 def _entity_json(e: Any, viewer: Viewer) -> dict[str, Any]:
-    """An entity as the designer offers it: readable fields with their types (a formula field's: the type it
-    returns, so a number formula can be summed), relations to same-app entities, and the fields the condition
-    builder offers."""
+    """An entity as the designer offers it: readable fields with their types (a formula's: what it returns, so
+    the days of a leave request can be summed), relations to same-app entities,
+    and the fields the condition builder offers."""
     fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
     fields = [
-        {"key": f.key, "label": f.label, "type": designer_type(f),
+        {"key": f.key, "label": f.label, "type": value_kind(f),
          "target": f.target[1] if f.target and f.target[0] == e.app else None}
         for f in fvs.values()
     ]  # fmt: skip

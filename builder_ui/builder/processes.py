@@ -78,6 +78,7 @@ WORDS = {
     "imported": "Imported: check the marked steps, then save.", "edge": "Branch",
     "select_hint": "Select a step to edit it.", "rejected_edge": "Rejected", "list_sep": ", ", "more": "More settings",
     "p_return_to": "May send back to", "p_set": "Set fields when it ends (JSON)", "p_actions": "Actions (JSON)",
+    "set_fields": "When it ends here, set", "add_set": "Set a field",
 }  # fmt: skip
 
 
@@ -105,7 +106,13 @@ def _entity_json(e: Any, viewer: Viewer) -> dict[str, Any]:
     """An entity as the designer needs it: its fields for conditions (filter builder) and for the field matrix."""
     fvs = field_views(e, scope(viewer.access, e, "read"), viewer.locale, viewer._)
     record_fields = [
-        {"key": k, "label": f.label, "type": f.type, "writable": not (f.cfg is not None and _generated(e, k))}
+        {
+            "key": k,
+            "label": f.label,
+            "type": f.type,
+            "writable": not (f.cfg is not None and _generated(e, k)),
+            "settable": _settable(e, k),
+        }
         for k, f in fvs.items()
         if k not in SYSTEM or k == "owner"
     ]
@@ -115,6 +122,13 @@ def _entity_json(e: Any, viewer: Viewer) -> dict[str, Any]:
         "conditions": filter_fields(fvs, viewer._),
         "fields": record_fields,
     }
+
+
+def _settable(e: Any, key: str) -> bool:
+    """May an end step's `set` write it: a stored field the server does not compute (read-only ones too: a
+    process writes them, as the approval writes a status people may not edit)."""
+    bound = e.fields.get(key)
+    return bound is not None and not (bound.type.generated or bound.type.computed)
 
 
 def _generated(e: Any, key: str) -> bool:

@@ -3,8 +3,8 @@
 Environment: BENCH_ROWS (records in the table, default 100000), BENCH_CREATES (single creates per
 variant, default 2000), BENCH_LIST_REPS (timed list queries per case, default 300), BENCH_BACKENDS
 (sqlite,postgresql), BENCH_DATABASE_URL / TEST_DATABASE_URL (the PostgreSQL server to use), BENCH_ONLY
-(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360,demo,pages to run). The process
-benchmark reads
+(a comma-separated subset of conditions,scheduled,records,processes,reports,imports,related360,demo,pages,tenmin
+to run). The process benchmark reads
 BENCH_PROCESS_INSTANCES (default 2000) and BENCH_PROCESS_MEMORY (default 10000); the report benchmark
 BENCH_REPORT_ROWS (default 1000000) and BENCH_REPORT_REPS (default 5, the median reported); the web app's pages
 BENCH_PAGE_ROWS (default 100000) and BENCH_PAGE_REPS (default 200).
@@ -35,6 +35,7 @@ from tests.benchmarks import (
     reports,
     scheduled,
     scoping,
+    ten_minute_app,
 )
 from tests.benchmarks.backends import Backend, Opener
 from tests.benchmarks.measure import Section
@@ -45,7 +46,7 @@ from tests.benchmarks.workload import Sizes, open_bench
 # the scoped lists come last, as they hand the rows out to several owners.
 BENCHMARKS = (records.bulk_creates, records.single_creates, lists.list_latency, scoping.scoped_list_latency)
 # What BENCH_ONLY may name.
-GROUPS = ("conditions", "scheduled", "records", "processes", "reports", "imports", "related360", "demo", "pages")
+GROUPS = ("conditions", "scheduled", "records", "processes", "reports", "imports", "related360", "demo", "pages", "tenmin")
 
 
 async def run_backend(backend: Backend, sizes: Sizes) -> Section:
@@ -165,6 +166,8 @@ def main() -> int:
         demo.main()
     if "pages" in groups:
         pages.main()
+    if "tenmin" in groups:
+        ten_minute_app.main()
     print(f"\nbackends run: {', '.join(name for name, _ in runs)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""))
     return 0
 

@@ -620,9 +620,14 @@ class Designer {
     const list = el("ul", { class: "tg-dz-option-list" });
     const draw = () => {
       list.replaceChildren(...(f.options || []).map((o, i) => {
-        const label = this.input(`p-opt-${i}`, labelIn(o.label, this.locale, ""), (v) => this.commit(() => {
-          o.label = { ...(typeof o.label === "object" ? o.label : {}), [this.locale]: v };
-        }, { mergeKey: `p-opt-${i}`, props: false }), { "aria-label": this.s.option_label, "data-option-label": o.key });
+        const label = this.input(`p-opt-${i}`, labelIn(o.label, this.locale, ""), (v) => {
+          this.commit(() => {
+            o.label = { ...(typeof o.label === "object" ? o.label : {}), [this.locale]: v };
+          }, { mergeKey: `p-opt-${i}`, props: false });
+          // the panel is not redrawn while typing: the default value's choice follows the new name at once
+          const choice = [...(this.props.querySelector("#p-default")?.options || [])].find((x) => x.value === o.key);
+          if (choice) choice.textContent = labelIn(o.label, this.locale, o.key);
+        }, { "aria-label": this.s.option_label, "data-option-label": o.key });
         const colour = el("input", { type: "color", class: "tg-dz-colour", value: hexOf(o.color), "aria-label": this.s.colour });
         colour.addEventListener("change", () => this.commit(() => { o.color = colour.value.toLowerCase(); }, { props: false }));
         const handle = el("span", { class: "tg-dz-handle", "aria-hidden": "true", text: "⋮⋮" });

@@ -124,7 +124,7 @@ function assigneeEditor(d, list, onChange, name) {
     } else if (a.type === "role") {
       detail.append(select(d.data.roles.map((r) => [r.key, r.label]), a.role, (v) => swap({ ...a, role: v }), { "data-prop": "role", "aria-label": s.a_role }));
     } else if (a.type === "team") {
-      detail.append(select(d.data.teams.map((t) => [t.key, t.label]), a.team, (v) => swap({ ...a, team: v }), { "aria-label": s.a_team }),
+      detail.append(select(d.data.teams.map((t) => [t.key, t.label]), a.team, (v) => swap({ ...a, team: v }), { "data-prop": "team", "aria-label": s.a_team }),
         check(s.subteams, a.subteams, (v) => swap({ ...a, subteams: v })));
     } else if (a.type === "field") {
       const people = d.entity.fields.filter((f) => f.type === "user");
@@ -291,7 +291,7 @@ const COMMON = new Set(["id", "type", "label", "description", "position"]);
 const HANDLED = {
   approval: ["assignees", "cc", "fields", "deadline", "mode", "percent", "actions", "comment_required", "if_nobody"],
   fill: ["assignees", "cc", "fields", "deadline", "mode", "actions", "if_nobody"],
-  timer: ["duration", "field", "offset", "direction", "working_hours"], end: ["outcome"], cc: ["actions"],
+  timer: ["duration", "field", "offset", "direction", "working_hours"], end: ["outcome", "set"], cc: ["actions"],
 };
 
 function resolve(schema, root) {
@@ -344,7 +344,38 @@ function schemaPanel(d, n, kind) {
 
 function endPanel(d, n) {
   const s = d.s;
-  return [section(s.outcome, row(s.outcome, select(["approved", "rejected", "done"].map((o) => [o, s[`outcome_${o}`]]), n.outcome || "done", (v) => d.commit(() => { n.outcome = v; }))))];
+  return [section(s.outcome, row(s.outcome, select(["approved", "rejected", "done"].map((o) => [o, s[`outcome_${o}`]]), n.outcome || "done", (v) => d.commit(() => { n.outcome = v; })))),
+    section(s.set_fields, endSetter(d, n))];
+}
+
+// "When it ends here, set": one row per field written on the record (a select's option picked from a list,
+// other values typed), and a select to add one: what `set` holds, without JSON.
+function endSetter(d, n) {
+  const s = d.s;
+  const box = el("div", { class: "tg-pd-set", "data-end-set": n.id });
+  const write = (next) => d.commit(() => { if (Object.keys(next).length) n.set = next; else delete n.set; });
+  const current = n.set || {};
+  const choices = (key) => d.entity.conditions.find((c) => c.key === key)?.options || [];
+  for (const [key, value] of Object.entries(current)) {
+    const f = d.entity.fields.find((x) => x.key === key);
+    const options = choices(key);
+    const update = (v) => write({ ...(n.set || {}), [key]: v });
+    const control = options.length
+      ? select([["", "—"], ...options.map((o) => [o.key, o.label])], value, (v) => update(v === "" ? null : v), { "data-set-value": key, "aria-label": f?.label || key })
+      : typeof value === "object" && value !== null
+        ? el("code", { text: JSON.stringify(value) })
+        : input(value, (v) => d.commit(() => { n.set = { ...(n.set || {}), [key]: v }; }, { merge: `${n.id}-set-${key}`, panel: false }), { "data-set-value": key, "aria-label": f?.label || key });
+    const remove = el("button", { type: "button", class: "btn btn-sm btn-ghost-danger", "aria-label": s.remove, title: s.remove }, icon("x-mark"));
+    remove.addEventListener("click", () => { const next = { ...(n.set || {}) }; delete next[key]; write(next); });
+    box.append(el("div", { class: "tg-pd-set-row", "data-set": key }, el("span", { text: f?.label || key }), control, remove));
+  }
+  const free = d.entity.fields.filter((f) => f.settable && f.key !== "owner" && !(f.key in current));
+  if (free.length) {
+    box.append(select([["", `+ ${s.add_set}…`], ...free.map((f) => [f.key, f.label])], "", (v) => {
+      if (v) write({ ...current, [v]: choices(v)[0]?.key ?? "" });
+    }, { "data-add-set": n.id, "aria-label": s.add_set }));
+  }
+  return box;
 }
 
 function gatewayPanel(d, n) {

@@ -35,12 +35,12 @@ def test_every_word_the_designers_hand_to_their_modules_is_translated() -> None:
 
 def test_a_number_formula_is_offered_as_a_number_so_it_can_be_summed() -> None:
     """F5: the project's margin (a formula) is added up in the margin chart, not only counted."""
-    from builder_ui.builder.charts import designer_type
     from builder_ui.fields import FieldView
+    from builder_ui.fields import value_kind  # what the chart designer offers aggregates by
     from engine.schema.field_types.formula import FormulaConfig
 
     margin = FormulaConfig.model_validate({"key": "margin", "type": "formula", "expression": "a - b"})
     when = FormulaConfig.model_validate({"key": "due", "type": "formula", "expression": "TODAY()", "returns": "date"})
-    assert designer_type(FieldView("margin", "formula", "Margin", cfg=margin)) == "decimal"
-    assert designer_type(FieldView("due", "formula", "Due", cfg=when)) == "date"
-    assert designer_type(FieldView("name", "text", "Name")) == "text"
+    assert value_kind(FieldView("margin", "formula", "Margin", cfg=margin)) == "decimal"
+    assert value_kind(FieldView("due", "formula", "Due", cfg=when)) == "date"
+    assert value_kind(FieldView("name", "text", "Name")) == "text"
