@@ -40,6 +40,7 @@ from engine.process.calendar import deadline
 from engine.process.compile import CompiledNode, CompiledProcess, check_process
 from engine.process.delegation import DELEGABLE, delegate_of
 from engine.process.nodes import WAIT, CompiledEdge, Finish, Leave, Move
+from engine.process.notices import notice_title
 from engine.process.tables import events, forks, instances, process_versions, processes, steps, tasks, tokens
 from engine.records.reads import scoped
 from engine.records.service import RecordService
@@ -491,12 +492,20 @@ class ProcessEngine:
         await self.tell(run, [assignee], verb, dedup_key=f"ptask:{task_id}:new")
 
     async def tell(self, run: Run, user_ids: list[int], what: str, dedup_key: str | None = None) -> None:
-        """An in-app notification about this instance's record."""
-        rid = run.instance["record_id"]
-        await notify(
-            run.conn, self.services.clock.now(), user_ids, f"{run.process.label()}: {what}", record_name(run.entity, run.record),
-            app=run.entity.app, entity=run.entity.key, record_id=rid, dedup_key=dedup_key,
-        )  # fmt: skip
+        """An in-app notification about this instance's record, in each recipient's language."""
+        rid, wanted = run.instance["record_id"], [u for u in user_ids if u is not None]
+        if not wanted:
+            return
+        locale_of = select(users_table.c.id, users_table.c.locale).where(users_table.c.id.in_(wanted))
+        by_locale: dict[str, list[int]] = {}
+        for uid, locale in (await run.conn.execute(locale_of)).all():
+            by_locale.setdefault(locale, []).append(uid)
+        label, name = run.process.definition.label, record_name(run.entity, run.record)
+        for locale, ids in by_locale.items():
+            await notify(
+                run.conn, self.services.clock.now(), ids, notice_title(label, run.process.key, what, locale), name,
+                app=run.entity.app, entity=run.entity.key, record_id=rid, dedup_key=dedup_key,
+            )  # fmt: skip
 
     def deadlines(self, node: CompiledNode, start: datetime) -> list[tuple[str, datetime]]:
         """(stage, when) of a task of the node created at `start`: remind, escalate, auto, as set."""

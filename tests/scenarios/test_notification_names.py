@@ -99,3 +99,16 @@ async def test_p2_an_approval_task_notice_names_the_quote(pw: ProcessWorld) -> N
     [item] = (await pw.http.get("/api/v1/me/notifications", headers={"Authorization": f"Bearer {token}"})).json()["items"]
     [task] = await pw.pending("sales_mgr")
     assert (item["entity"], item["task_id"]) == ("quote", task)  # the inbox links to the task page
+
+
+async def test_p2_a_chinese_reader_gets_the_notice_in_chinese(pw: ProcessWorld) -> None:
+    """A process notice is written in its reader's language (their chosen locale); others keep English."""
+    from engine.auth.profile import set_preferences
+
+    async with pw.ctx.db.write() as conn:
+        await set_preferences(conn, pw.users["sales_mgr"], locale="zh-CN")
+    definition = discount_process()
+    await pw.publish(definition | {"label": {"en": "Discount approval", "zh-CN": "折扣审批"}})
+    await submit_quote(pw, "15")
+    [notice] = await pw.notifications("sales_mgr")
+    assert (notice.title, notice.body) == ("折扣审批: 待你审批", "Q 15")
