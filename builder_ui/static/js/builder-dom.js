@@ -15,6 +15,17 @@ export function el(tag, attrs = {}, ...children) {
 
 export const fill = (template, values) => template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 
+// One icon of the vendored sprite (the same markup as the templates' icon macro).
+export function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "tg-icon tg-icon-sm");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", `/static/vendor/icons/sprite.svg#${name}`);
+  svg.append(use);
+  return svg;
+}
+
 export function problemText(r) {
   const errors = (r.data?.errors || []).map((e) => e.message);
   return errors.length ? errors.join("; ") : (r.data?.detail || String(r.status));

@@ -4,7 +4,7 @@
 // .../publish, check POSTs .../validate: each problem is pinned on its step or branch. Undo/redo keep whole
 // snapshots of the JSON, which is the one truth (what was loaded and not touched is sent back as it was).
 import { api, toast } from "./api.js";
-import { el, fill, problemText } from "./builder-dom.js";
+import { el, fill, icon, problemText } from "./builder-dom.js";
 import { CARD, GATEWAYS, addBranch, deleteBlock, deleteBranch, deleteNode, freshId, insertStep, isSplit, joinOf, kindOf, layout, nodeOf, preview } from "./builder-process-graph.js";
 import { FreeCanvas } from "./builder-process-free.js";
 import { renderPanel, summary } from "./builder-process-panel.js";
@@ -15,15 +15,7 @@ const INSERTS = ["approval", "cc", "fill", "exclusive", "parallel", "timer", "se
 const ICONS = { approval: "user", cc: "paper-airplane", fill: "pencil-square", exclusive: "funnel", parallel: "queue-list",
   inclusive: "funnel", timer: "clock", service: "bolt", start: "play", end: "stop" };
 
-export function icon(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", "tg-icon tg-icon-sm");
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `/static/vendor/icons/sprite.svg#${name}`);
-  svg.append(use);
-  return svg;
-}
+export { icon };
 
 export function labelIn(label, locale, fallback = "") {
   if (!label) return fallback;

@@ -2,17 +2,9 @@
 // (one way to draw a chart), icons from the sprite, the name (zh-CN, en) and key inputs of a definition, and
 // saving it (create, or replace If-Match its version; refusals at their controls).
 import { api, csrfToken, toast } from "./api.js";
-import { proposeKeys, showErrors } from "./builder-dom.js";
+import { icon, proposeKeys, showErrors } from "./builder-dom.js";
 
-export function iconOf(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", "tg-icon tg-icon-sm");
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `/static/vendor/icons/sprite.svg#${name}`);
-  svg.append(use);
-  return svg;
-}
+export { icon as iconOf };
 
 export async function drawTile(app, box, answer, locale) {
   // An API answer (a chart's result, or its problem) drawn by templates/components/tile.html and charts.js.
