@@ -13,6 +13,7 @@ run (03:00 UTC) itself; `ensure_scheduled` (called when a server starts) restart
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from engine.jobs.tables import job_effects, jobs
 from engine.notify.tables import notifications
 from engine.rules.tables import rule_runs
 
+log = logging.getLogger("tangram.retention")
 PURGE = "jobs.purge"
 BATCH = 5000
 AT = time(3, 0)  # UTC: a quiet hour for most businesses in Asia and Europe
@@ -66,6 +68,16 @@ async def ensure_scheduled(conn: AsyncConnection, now: datetime) -> None:
     """The next daily purge is queued (nothing happens when it already is: the key names its day)."""
     at = next_run(now)
     await enqueue(conn, now, PURGE, {}, run_at=at, dedup_key=f"{PURGE}:{at.date().isoformat()}")
+
+
+async def ensure_scheduled_at_start(db: Database, now: datetime) -> None:
+    """A server start restarts the daily purge's chain if it broke; a database that is away then does not
+    keep the server from starting (it answers 503 until the database is back; the next start queues it)."""
+    try:
+        async with db.write() as conn:
+            await ensure_scheduled(conn, now)
+    except Exception:
+        log.warning("the daily purge could not be queued at start", exc_info=True)
 
 
 def register(handlers: JobHandlers, db: Database, clock: Clock, days: float) -> None:

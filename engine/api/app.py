@@ -66,8 +66,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = Worker(ctx.db, ctx.clock, ctx.job_handlers) if settings.tangram_inprocess_worker else None
         app.state.worker = worker  # health and /metrics report it
-        async with ctx.db.write() as conn:
-            await retention.ensure_scheduled(conn, ctx.clock.now())  # restarts the daily purge's chain if it broke
+        await retention.ensure_scheduled_at_start(ctx.db, ctx.clock.now())
         async with in_background(worker) if worker else nullcontext():
             yield
         await ctx.db.dispose()
