@@ -35,8 +35,7 @@ def test_every_word_the_designers_hand_to_their_modules_is_translated() -> None:
 
 def test_a_number_formula_is_offered_as_a_number_so_it_can_be_summed() -> None:
     """F5: the project's margin (a formula) is added up in the margin chart, not only counted."""
-    from builder_ui.fields import FieldView
-    from builder_ui.fields import value_kind  # what the chart designer offers aggregates by
+    from builder_ui.fields import FieldView, value_kind  # value_kind: what the chart designer offers aggregates by
     from engine.schema.field_types.formula import FormulaConfig
 
     margin = FormulaConfig.model_validate({"key": "margin", "type": "formula", "expression": "a - b"})
